@@ -1,0 +1,10 @@
+module github.com/seed33933975/circuit
+
+go 1.23
+
+require (
+	github.com/stretchr/testify v1.12.1
+	go.uber.org/goleak v1.3.0
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

@@ -1,0 +1,296 @@
+package circuit
+
+import (
+	"sync/atomic"
+)
+
+// outcome is how a completed call counts.
+type outcome uint8
+
+const (
+	success  outcome = iota // counted, the dependency did its job
+	failure                 // counted, the dependency failed
+	excluded                // not counted: excluded by WithExclude, or its caller gave up
+	slowSlot                // index of the slow-call counter in a bucket, not an outcome
+)
+
+// counts is what a window holds at one moment.
+type counts struct {
+	successes, failures, slow, excluded int
+}
+
+func (c counts) calls() int { return c.successes + c.failures }
+
+func (c *counts) add(o counts) {
+	c.successes += o.successes
+	c.failures += o.failures
+	c.slow += o.slow
+	c.excluded += o.excluded
+}
+
+// window is what the breaker needs of its rolling window. Both kinds record
+// without locks; counts may run a few nanoseconds behind concurrent records
+// but never loses one. The breaker's hot path switches on the concrete type
+// so that recording costs no interface call.
+type window interface {
+	record(now int64, o outcome, slow bool)
+	counts(now int64) counts
+	reset()
+}
+
+// timeWindow is a ring of buckets, each covering width nanoseconds of the
+// breaker's clock. A bucket is reused for a later period when the ring wraps.
+//
+// Each counter packs the bucket period (epoch) it counts for into its high
+// 32 bits and the count into its low 32 bits, so that one atomic word says
+// both "which period" and "how many": a recorder that finds a counter from an
+// older period restarts it with a CAS from the stale word to (epoch, 1), and a
+// reader adds only the counters whose epoch lies inside the window. Nothing is
+// lost at a period's turn and no lock is needed. A bucket counts at most 2^32-1
+// outcomes of a kind per period.
+type timeWindow struct {
+	width   int64 // bucket length in nanoseconds, > 0
+	n       int64 // number of buckets
+	buckets []bucket
+}
+
+type bucket struct {
+	c [4]atomic.Uint64 // success, failure, excluded, slow: epoch<<32 | count
+}
+
+func newTimeWindow(length int64, buckets int) *timeWindow {
+	return &timeWindow{width: length / int64(buckets), n: int64(buckets), buckets: make([]bucket, buckets)}
+}
+
+func (w *timeWindow) record(now int64, o outcome, slow bool) {
+	if now < 0 {
+		now = 0
+	}
+	e := now / w.width
+	b := &w.buckets[e%w.n]
+	bump(&b.c[o], uint32(e))
+	if slow {
+		bump(&b.c[slowSlot], uint32(e))
+	}
+}
+
+// bump counts one outcome of period epoch in counter p.
+func bump(p *atomic.Uint64, epoch uint32) {
+	for {
+		v := p.Load()
+		switch d := int32(uint32(v>>32) - epoch); {
+		case d == 0:
+			// If a recorder of a later period restarts the counter between the
+			// Load and this Add, the outcome counts in that later period:
+			// late, never lost. That needs this goroutine to stall for a whole
+			// window length.
+			p.Add(1)
+			return
+		case d > 0:
+			// The counter already counts a later period: this outcome, a
+			// window length old, has left the window.
+			return
+		}
+		if p.CompareAndSwap(v, uint64(epoch)<<32|1) {
+			return
+		}
+	}
+}
+
+func (w *timeWindow) counts(now int64) counts {
+	if now < 0 {
+		now = 0
+	}
+	cur := uint32(now / w.width)
+	var sum [4]int
+	for i := range w.buckets {
+		for k := range sum {
+			v := w.buckets[i].c[k].Load()
+			if cur-uint32(v>>32) < uint32(w.n) {
+				sum[k] += int(uint32(v))
+			}
+		}
+	}
+	return counts{successes: sum[success], failures: sum[failure], excluded: sum[excluded], slow: sum[slowSlot]}
+}
+
+// reset empties the window. An outcome recorded concurrently with it may be
+// kept or lost; the breaker resets only on transitions, and outcomes of the
+// round that ended are dropped by their generation anyway.
+func (w *timeWindow) reset() {
+	for i := range w.buckets {
+		for k := range w.buckets[i].c {
+			w.buckets[i].c[k].Store(0)
+		}
+	}
+}
+
+// countWindow holds the last size counted outcomes. Excluded calls do not
+// enter it; it counts them since its last reset.
+type countWindow struct {
+	size int
+	// ring is replaced, not cleared, on reset: a recorder racing with the
+	// reset then updates the old ring and its totals together, and the new
+	// ring's totals always match its slots.
+	ring atomic.Pointer[countRing]
+}
+
+type countRing struct {
+	pos   atomic.Uint64 // slots written so far; the next goes to pos % size
+	_     [56]byte      // pos is written by every call, the totals not
+	slots []atomic.Uint32
+	// Totals of the slots' contents, kept by adding the difference between
+	// the code a recorder swapped in and the one it swapped out. Under
+	// contention a total may dip below its true value for an instant; readers
+	// clamp at zero, and the sum is exact once the recorders are done.
+	calls, failures, slow, excluded atomic.Int64
+}
+
+// Slot codes: 0 = empty, else codeCall plus flags.
+const (
+	codeCall    = 1
+	codeFailure = 2
+	codeSlow    = 4
+)
+
+func newCountWindow(size int) *countWindow {
+	w := &countWindow{size: size}
+	w.reset()
+	return w
+}
+
+func (w *countWindow) reset() {
+	w.ring.Store(&countRing{slots: make([]atomic.Uint32, w.size)})
+}
+
+func (w *countWindow) record(_ int64, o outcome, slow bool) {
+	r := w.ring.Load()
+	if o == excluded {
+		r.excluded.Add(1)
+		return
+	}
+	code := uint32(codeCall)
+	if o == failure {
+		code |= codeFailure
+	}
+	if slow {
+		code |= codeSlow
+	}
+	i := (r.pos.Add(1) - 1) % uint64(len(r.slots))
+	old := r.slots[i].Swap(code)
+	if old == code {
+		return // steady state: the total does not change
+	}
+	if old == 0 {
+		r.calls.Add(1)
+	}
+	if d := int64(code&codeFailure)/codeFailure - int64(old&codeFailure)/codeFailure; d != 0 {
+		r.failures.Add(d)
+	}
+	if d := int64(code&codeSlow)/codeSlow - int64(old&codeSlow)/codeSlow; d != 0 {
+		r.slow.Add(d)
+	}
+}
+
+func (w *countWindow) counts(int64) counts {
+	r := w.ring.Load()
+	calls := clamp(r.calls.Load())
+	failures := min(clamp(r.failures.Load()), calls)
+	return counts{
+		successes: calls - failures,
+		failures:  failures,
+		slow:      min(clamp(r.slow.Load()), calls),
+		excluded:  clamp(r.excluded.Load()),
+	}
+}
+
+func clamp(v int64) int {
+	if v < 0 {
+		return 0
+	}
+	return int(v)
+}
+
+// hungTracker counts one round's calls in flight by the period they started
+// in, so that "how many have been in flight longer than after" is a sum over
+// a few slots, not a scan of calls (WithHungCalls). Each slot packs the start
+// period (epoch, high 40 bits, compared modulo 2^40) with the number of calls
+// of that period still in flight (low 24 bits). The ring spans two after
+// lengths; a slot reused for a later period first moves its calls to older,
+// which counts calls older than the ring: hung by any measure.
+type hungTracker struct {
+	width    int64 // after/8, at least 1ns: hung calls are seen within after+width
+	slots    [hungSlots]atomic.Uint64
+	older    atomic.Int64
+	inflight atomic.Int64
+}
+
+const (
+	hungSlots     = 16
+	hungCountBits = 24
+	hungCountMask = 1<<hungCountBits - 1
+)
+
+func newHungTracker(after int64) *hungTracker {
+	return &hungTracker{width: max(after/(hungSlots/2), 1)}
+}
+
+// epochDiff is a - b for 40-bit epochs, as a signed number.
+func epochDiff(a, b uint64) int64 { return int64((a-b)<<hungCountBits) >> hungCountBits }
+
+func (t *hungTracker) start(now int64) {
+	t.inflight.Add(1)
+	e := uint64(max(now, 0) / t.width)
+	s := &t.slots[e%hungSlots]
+	for {
+		v := s.Load()
+		switch d := epochDiff(v>>hungCountBits, e); {
+		case d == 0:
+			if s.CompareAndSwap(v, v+1) {
+				return
+			}
+		case d < 0: // the slot holds an older period: move its calls to older
+			if s.CompareAndSwap(v, e<<hungCountBits|1) {
+				t.older.Add(int64(v & hungCountMask))
+				return
+			}
+		default: // this call's period is already gone from the ring
+			t.older.Add(1)
+			return
+		}
+	}
+}
+
+func (t *hungTracker) end(start int64) {
+	t.inflight.Add(-1)
+	e := uint64(max(start, 0) / t.width)
+	s := &t.slots[e%hungSlots]
+	for {
+		v := s.Load()
+		if epochDiff(v>>hungCountBits, e) != 0 {
+			t.older.Add(-1) // its slot was reused, and its count moved to older
+			return
+		}
+		if s.CompareAndSwap(v, v-1) {
+			return
+		}
+	}
+}
+
+// count returns how many calls have been in flight longer than after at now,
+// counting whole slots: a call is counted once its slot's period is entirely
+// more than after ago.
+func (t *hungTracker) count(now, after int64) int64 {
+	n := t.older.Load()
+	if now-after < 0 {
+		return max(n, 0)
+	}
+	cutoff := uint64((now - after) / t.width) // slots before this period are hung
+	for i := range t.slots {
+		v := t.slots[i].Load()
+		if epochDiff(cutoff, v>>hungCountBits) > 0 {
+			n += int64(v & hungCountMask)
+		}
+	}
+	return max(n, 0)
+}
