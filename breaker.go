@@ -187,7 +187,12 @@ func (b *Breaker[T]) Reset() { b.c.force(Closed, "reset") }
 
 // Close stops the background sharing of WithStore. It is a no-op for a breaker
 // without a store, and safe to call more than once.
-func (b *Breaker[T]) Close() error { return nil }
+func (b *Breaker[T]) Close() error {
+	if b.c.shared != nil {
+		return b.c.shared.close()
+	}
+	return nil
+}
 
 // Metrics are a breaker's figures at one moment.
 type Metrics struct {
@@ -219,6 +224,8 @@ type Metrics struct {
 	Rejected uint64
 	// Trips counts the transitions into Open since New.
 	Trips uint64
+	// StoreErrors counts the failed syncs with WithStore's store since New.
+	StoreErrors uint64
 }
 
 // pad keeps fields written on different paths off one cache line.
@@ -264,6 +271,8 @@ type core struct {
 	round atomic.Pointer[round]
 	// hung tracks the current round's calls in flight (WithHungCalls).
 	hung atomic.Pointer[hungTracker]
+	// shared shares the state with other replicas (WithStore); nil without.
+	shared *sharer
 
 	// mu serializes transitions; the hot path never takes it.
 	mu      sync.Mutex
@@ -285,7 +294,7 @@ func (c *core) init(cfg *config, name string) {
 		c.cw = newCountWindow(cfg.countSize)
 		c.win = c.cw
 	} else {
-		c.tw = newTimeWindow(int64(cfg.windowLength), cfg.buckets)
+		c.tw = newTimeWindow(int64(cfg.windowLength), cfg.buckets, c.clk.base)
 		c.win = c.tw
 	}
 	c.needStart = cfg.slowThreshold > 0 || cfg.hungAfter > 0 || cfg.callTimeout > 0
@@ -297,6 +306,9 @@ func (c *core) init(cfg *config, name string) {
 	}
 	if cfg.hungAfter > 0 {
 		c.hung.Store(newHungTracker(int64(cfg.hungAfter)))
+	}
+	if cfg.store != nil {
+		c.shared = newSharer(c)
 	}
 }
 
@@ -345,7 +357,7 @@ func (c *core) admit(ctx context.Context) (permit, error) {
 			if c.cfg.hungAfter > 0 && c.hungTrip(w, now) {
 				continue
 			}
-			if w.admitted() >= c.cfg.trials {
+			if w.admitted() >= c.trialLimit(w) {
 				return p, c.reject(&p, c.halfFull)
 			}
 			if c.word.CompareAndSwap(uint64(w), uint64(w+oneAdmitted)) {
@@ -370,6 +382,15 @@ func (c *core) admit(ctx context.Context) (permit, error) {
 			return p, c.reject(&p, c.forced)
 		}
 	}
+}
+
+// trialLimit is how many trials the half-open round in w may admit: with a
+// store, only as many as the store granted this replica.
+func (c *core) trialLimit(w word) int {
+	if c.shared != nil {
+		return min(c.cfg.trials, c.shared.probes(w.gen()))
+	}
+	return c.cfg.trials
 }
 
 func (c *core) reject(p *permit, err error) error {
@@ -510,18 +531,30 @@ func (c *core) checkTrip(w word, now int64, o outcome, slow bool, streak, hint i
 		return
 	}
 	n := c.win.counts(now)
+	cluster := false
+	if c.shared != nil {
+		// With a store the rules see the whole cluster's window.
+		o := c.shared.others(now)
+		cluster = o.calls() > 0
+		n.add(o)
+	}
 	calls := n.calls()
 	if calls < cfg.minCalls || calls == 0 {
 		return
 	}
+	ch := change{from: w, to: Open, at: now, minOpen: hint, cluster: cluster}
 	if r := float64(n.failures) / float64(calls); rate && r >= cfg.rate {
-		c.transition(w, Open, fmt.Sprintf("failure rate %s >= %s over %d calls", percent(r), percent(cfg.rate), calls), now, hint)
+		ch.reason = fmt.Sprintf("failure rate %s >= %s over %d calls", percent(r), percent(cfg.rate), calls)
+	} else if r := float64(n.slow) / float64(calls); slowRate && r >= cfg.slowRate {
+		ch.reason = fmt.Sprintf("slow-call rate %s >= %s over %d calls (slow: >= %v)",
+			percent(r), percent(cfg.slowRate), calls, cfg.slowThreshold)
+	} else {
 		return
 	}
-	if r := float64(n.slow) / float64(calls); slowRate && r >= cfg.slowRate {
-		c.transition(w, Open, fmt.Sprintf("slow-call rate %s >= %s over %d calls (slow: >= %v)",
-			percent(r), percent(cfg.slowRate), calls, cfg.slowThreshold), now, hint)
+	if cluster {
+		ch.reason += " across replicas"
 	}
+	c.change(ch)
 }
 
 func percent(r float64) string {
@@ -650,6 +683,9 @@ func (c *core) metrics() Metrics {
 	if c.cfg.hungAfter > 0 {
 		m.Hung = int(c.hung.Load().count(now, int64(c.cfg.hungAfter)))
 	}
+	if c.shared != nil {
+		m.StoreErrors = c.shared.errors()
+	}
 	return m
 }
 
@@ -671,6 +707,23 @@ func (c *core) force(st State, reason string) {
 // state to, and reports whether it did: false means another transition got
 // there first. at is when it happened; minOpen a minimum open time for a trip.
 func (c *core) transition(from word, to State, reason string, at, minOpen int64) bool {
+	return c.change(change{from: from, to: to, reason: reason, at: at, minOpen: minOpen})
+}
+
+// change is one transition for core.change to make.
+type change struct {
+	from    word
+	to      State
+	reason  string
+	at      int64 // when it happened, clock nanoseconds
+	minOpen int64 // to Open: stay open at least this long
+	until   int64 // to Open: if > 0, the exact end of the open period (set by the store)
+	cluster bool  // to Open: tripped on cluster-wide figures, or by the store
+}
+
+// change makes the transition ch and reports whether it did.
+func (c *core) change(ch change) bool {
+	from, to, reason, at := ch.from, ch.to, ch.reason, ch.at
 	c.mu.Lock()
 	w := word(c.word.Load())
 	if !w.sameRound(from) || w.state() != from.state() {
@@ -681,18 +734,26 @@ func (c *core) transition(from word, to State, reason string, at, minOpen int64)
 	switch to {
 	case Open:
 		c.streak++
-		d := int64(c.cfg.openTimeout)
-		if c.cfg.openBackoff != nil {
-			d = max(int64(c.cfg.openBackoff(c.streak)), 0)
+		until := ch.until
+		if until == 0 {
+			d := int64(c.cfg.openTimeout)
+			if c.cfg.openBackoff != nil {
+				d = max(int64(c.cfg.openBackoff(c.streak)), 0)
+			}
+			until = at + max(d, ch.minOpen)
 		}
-		d = max(d, minOpen)
-		until := at + d
 		c.round.Store(&round{gen: gen, until: until, err: &openError{name: c.name, until: until, clk: &c.clk}})
 		c.trips.Add(1)
+		if c.shared != nil {
+			c.shared.tripped(gen, at, until, reason, ch.cluster)
+		}
 	case Closed:
 		c.streak = 0
 		c.win.reset()
 		c.cf.Store(0)
+		if c.shared != nil {
+			c.shared.closed(gen, at)
+		}
 	}
 	if c.cfg.hungAfter > 0 {
 		c.hung.Store(newHungTracker(int64(c.cfg.hungAfter)))

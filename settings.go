@@ -55,6 +55,10 @@ type config struct {
 	bulkWait         time.Duration
 	onChange         func(Transition)
 	clock            Clock
+	store            Store
+	syncEvery        time.Duration
+	quorum           int // 0: a majority
+	onStoreError     func(error)
 
 	errs []error
 }
@@ -86,6 +90,9 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	if c.countSize > 0 && c.timeWindowSet {
 		c.errs = append(c.errs, invalidf("WithCountWindow", "both WithWindow and WithCountWindow given; choose one window kind"))
+	}
+	if c.store != nil && c.countSize > 0 {
+		c.errs = append(c.errs, invalidf("WithStore", "a store shares a time window; it cannot be combined with WithCountWindow"))
 	}
 	if c.consecutive == 0 && c.rate == 0 && c.slowThreshold == 0 && c.hungAfter == 0 {
 		c.errs = append(c.errs, invalidf("Option", "no trip rule left on (consecutive failures, failure rate, slow calls and hung calls are all off)"))

@@ -2,6 +2,7 @@ package circuit
 
 import (
 	"sync/atomic"
+	"time"
 )
 
 // outcome is how a completed call counts.
@@ -49,24 +50,35 @@ type window interface {
 // lost at a period's turn and no lock is needed. A bucket counts at most 2^32-1
 // outcomes of a kind per period.
 type timeWindow struct {
-	width   int64 // bucket length in nanoseconds, > 0
-	n       int64 // number of buckets
-	buckets []bucket
+	width int64 // bucket length in nanoseconds, > 0
+	n     int64 // number of buckets
+	// phase aligns bucket edges with multiples of width in Unix time, so that
+	// the buckets of replicas sharing a Store line up: local epoch e is Unix
+	// epoch e + unixEpoch0.
+	phase      int64
+	unixEpoch0 int64
+	buckets    []bucket
 }
 
 type bucket struct {
 	c [4]atomic.Uint64 // success, failure, excluded, slow: epoch<<32 | count
 }
 
-func newTimeWindow(length int64, buckets int) *timeWindow {
-	return &timeWindow{width: length / int64(buckets), n: int64(buckets), buckets: make([]bucket, buckets)}
+// newTimeWindow returns a window of length nanoseconds in buckets, for a
+// clock whose zero is base.
+func newTimeWindow(length int64, buckets int, base time.Time) *timeWindow {
+	width := length / int64(buckets)
+	unix := base.UnixNano()
+	phase := ((unix % width) + width) % width
+	return &timeWindow{width: width, n: int64(buckets), phase: phase,
+		unixEpoch0: (unix - phase) / width, buckets: make([]bucket, buckets)}
 }
 
+// epoch returns the bucket period of clock reading now.
+func (w *timeWindow) epoch(now int64) int64 { return (max(now, 0) + w.phase) / w.width }
+
 func (w *timeWindow) record(now int64, o outcome, slow bool) {
-	if now < 0 {
-		now = 0
-	}
-	e := now / w.width
+	e := w.epoch(now)
 	b := &w.buckets[e%w.n]
 	bump(&b.c[o], uint32(e))
 	if slow {
@@ -98,10 +110,7 @@ func bump(p *atomic.Uint64, epoch uint32) {
 }
 
 func (w *timeWindow) counts(now int64) counts {
-	if now < 0 {
-		now = 0
-	}
-	cur := uint32(now / w.width)
+	cur := uint32(w.epoch(now))
 	var sum [4]int
 	for i := range w.buckets {
 		for k := range sum {
