@@ -126,7 +126,7 @@ func (b *Breaker[T]) execute(ctx context.Context, fn func(context.Context) (T, e
 		return v, rejected, err
 	}
 	callCtx, cancel := ctx, context.CancelFunc(nil)
-	if c.cfg.callTimeout > 0 {
+	if !c.plain && c.cfg.callTimeout > 0 {
 		callCtx, cancel = context.WithTimeout(ctx, c.cfg.callTimeout)
 	}
 	finished := false
@@ -246,6 +246,10 @@ type core struct {
 	cw        *countWindow
 	win       window // tw or cw, for the paths off the hot one
 	needStart bool   // calls need their start time (slow, hung, call timeout)
+	// plain says that no option adds work around a call (bulkhead, hung or
+	// slow calls, call timeout, store): admit and complete then take their
+	// short paths.
+	plain bool
 	bulk      *bulkhead
 	halfFull  *rejection
 	forced    *openError
@@ -298,6 +302,7 @@ func (c *core) init(cfg *config, name string) {
 		c.win = c.tw
 	}
 	c.needStart = cfg.slowThreshold > 0 || cfg.hungAfter > 0 || cfg.callTimeout > 0
+	c.plain = !c.needStart && cfg.bulkMax == 0 && cfg.store == nil
 	c.halfFull = &rejection{name: name, sentinel: ErrTooManyRequests, what: "half-open trial calls all taken"}
 	c.forced = &openError{name: name}
 	if cfg.bulkMax > 0 {
@@ -325,6 +330,15 @@ type permit struct {
 // admit decides whether a call may go ahead. It is the one admission path of
 // Execute, Allow and Group.
 func (c *core) admit(ctx context.Context) (permit, error) {
+	if c.plain {
+		if w := word(c.word.Load()); w.state() == Closed {
+			return permit{w: w}, nil
+		}
+	}
+	return c.admitSlow(ctx)
+}
+
+func (c *core) admitSlow(ctx context.Context) (permit, error) {
 	var p permit
 	if c.bulk != nil {
 		if err := c.bulk.acquire(ctx); err != nil {
@@ -418,6 +432,9 @@ func (c *core) started(p *permit) {
 // caller gets: fn's, or one wrapping context.DeadlineExceeded when timedOut.
 // hint is a minimum open time asked for by the error (see retryHint).
 func (c *core) classify(ctx context.Context, timedOut bool, err error) (o outcome, _ error, hint int64) {
+	if err == nil && !timedOut && ctx.Done() == nil {
+		return success, nil, 0
+	}
 	if ctx.Done() != nil {
 		switch ctx.Err() {
 		case context.Canceled:
@@ -454,6 +471,31 @@ func (c *core) timeoutError(err error) error {
 // complete counts the outcome of an admitted call. It is the one outcome path
 // of Execute, Allow and Group.
 func (c *core) complete(p *permit, o outcome, hint int64) {
+	if c.plain && o == success {
+		// The Closed success path: at most one clock read, one or two
+		// counters, no lock.
+		now := int64(unknown)
+		if c.tw != nil {
+			now = c.clk.now()
+		}
+		if w := word(c.word.Load()); w == p.w {
+			if c.tw != nil {
+				c.tw.record(now, success, false)
+			} else {
+				c.cw.record(now, success, false)
+			}
+			if c.cf.Load() != 0 {
+				c.cf.Store(0)
+			}
+			return
+		}
+		c.completeSlow(p, o, hint, now)
+		return
+	}
+	c.completeSlow(p, o, hint, unknown)
+}
+
+func (c *core) completeSlow(p *permit, o outcome, hint, now int64) {
 	if p.bulk {
 		c.bulk.release()
 	}
@@ -463,8 +505,7 @@ func (c *core) complete(p *permit, o outcome, hint int64) {
 			p.hung.end(p.start)
 		}
 	}
-	now := int64(unknown)
-	if c.tw != nil || c.cfg.slowThreshold > 0 {
+	if now == unknown && (c.tw != nil || c.cfg.slowThreshold > 0) {
 		now = c.clk.now()
 	}
 	slow := c.cfg.slowThreshold > 0 && o != excluded && now-p.start >= int64(c.cfg.slowThreshold)

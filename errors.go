@@ -98,10 +98,27 @@ func (e *optionError) Unwrap() error { return ErrInvalidOption }
 // retryHint returns the minimum open time a failure asks for: the
 // RetryAfter() of the first error in its chain that has that method (such as
 // circuithttp's error for a 429 or 503 with a Retry-After header), else 0.
+//
+// It walks the chain by hand: errors.As with an interface target allocates,
+// and this runs on every counted failure.
 func retryHint(err error) int64 {
-	var h interface{ RetryAfter() time.Duration }
-	if errors.As(err, &h) {
-		return int64(h.RetryAfter())
+	for err != nil {
+		if h, ok := err.(interface{ RetryAfter() time.Duration }); ok {
+			return int64(h.RetryAfter())
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if d := retryHint(e); d > 0 {
+					return d
+				}
+			}
+			return 0
+		default:
+			return 0
+		}
 	}
 	return 0
 }
