@@ -478,7 +478,7 @@ func (c *core) complete(p *permit, o outcome, hint int64) {
 		if c.tw != nil {
 			now = c.clk.now()
 		}
-		if w := word(c.word.Load()); w == p.w {
+		if w := word(c.word.Load()); w == p.w && w.state() == Closed {
 			if c.tw != nil {
 				c.tw.record(now, success, false)
 			} else {
