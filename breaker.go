@@ -496,14 +496,16 @@ func (c *core) complete(p *permit, o outcome, hint int64) {
 }
 
 func (c *core) completeSlow(p *permit, o outcome, hint, now int64) {
-	if p.bulk {
-		c.bulk.release()
-	}
+	// Out of the in-flight count before the bulkhead slot is free, so that
+	// InFlight never shows more than the bulkhead's cap.
 	if c.trackInflight() {
 		c.inflight.Add(-1)
 		if p.hung != nil {
 			p.hung.end(p.start)
 		}
+	}
+	if p.bulk {
+		c.bulk.release()
 	}
 	if now == unknown && (c.tw != nil || c.cfg.slowThreshold > 0) {
 		now = c.clk.now()

@@ -99,7 +99,8 @@ type RetryPolicy struct {
 // result with an error that wraps both that call's error and ctx's.
 //
 // A p with Attempts below 1 or an invalid Backoff makes Retry return an error
-// wrapping ErrInvalidOption without calling fn.
+// wrapping ErrInvalidOption without calling fn; Retry calls p.Backoff(1) once
+// first to check it.
 func Retry[T any](ctx context.Context, b *Breaker[T], p RetryPolicy, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
 	if p.Attempts < 1 {
