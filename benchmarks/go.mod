@@ -1,0 +1,22 @@
+module github.com/seed33933975/circuit/benchmarks
+
+go 1.23
+
+replace github.com/seed33933975/circuit => ../
+
+require (
+	github.com/afex/hystrix-go v0.0.0-20180502004556-fa1af6a1f4f5
+	github.com/cenk/backoff v2.2.1+incompatible
+	github.com/eapache/go-resiliency v1.7.0
+	github.com/failsafe-go/failsafe-go v0.9.8
+	github.com/rubyist/circuitbreaker v2.2.1+incompatible
+	github.com/seed33933975/circuit v0.0.0-00010101000000-000000000000
+	github.com/sony/gobreaker/v2 v2.4.0
+)
+
+require (
+	github.com/bits-and-blooms/bitset v1.24.4 // indirect
+	github.com/facebookgo/clock v0.0.0-20150410010913-600d898af40a // indirect
+	github.com/peterbourgon/g2s v0.0.0-20170223122336-d4e7ad98afea // indirect
+	github.com/smartystreets/goconvey v1.8.1 // indirect
+)
