@@ -140,8 +140,11 @@ func (b *Breaker[T]) execute(ctx context.Context, fn func(context.Context) (T, e
 	}()
 	v, err = fn(callCtx)
 	finished = true
-	timedOut := cancel != nil && callCtx.Err() == context.DeadlineExceeded
-	o, err, hint := c.classify(ctx, timedOut, err)
+	var hint int64
+	if err != nil || cancel != nil || ctx.Done() != nil {
+		timedOut := cancel != nil && callCtx.Err() == context.DeadlineExceeded
+		o, err, hint = c.classify(ctx, timedOut, err)
+	} // else o is success: a nil error from a call no deadline can end
 	c.complete(&p, o, hint)
 	return v, o, err
 }
@@ -329,11 +332,9 @@ type permit struct {
 
 // admit decides whether a call may go ahead. It is the one admission path of
 // Execute, Allow and Group.
-func (c *core) admit(ctx context.Context) (permit, error) {
-	if c.plain {
-		if w := word(c.word.Load()); w.state() == Closed {
-			return permit{w: w}, nil
-		}
+func (c *core) admit(ctx context.Context) (p permit, err error) {
+	if p.w = word(c.word.Load()); p.w.state() == Closed && c.plain {
+		return p, nil
 	}
 	return c.admitSlow(ctx)
 }
@@ -471,28 +472,29 @@ func (c *core) timeoutError(err error) error {
 // complete counts the outcome of an admitted call. It is the one outcome path
 // of Execute, Allow and Group.
 func (c *core) complete(p *permit, o outcome, hint int64) {
-	if c.plain && o == success {
-		// The Closed success path: at most one clock read, one or two
-		// counters, no lock.
-		now := int64(unknown)
-		if c.tw != nil {
-			now = c.clk.now()
-		}
-		if w := word(c.word.Load()); w == p.w && w.state() == Closed {
-			if c.tw != nil {
-				c.tw.record(now, success, false)
-			} else {
-				c.cw.record(now, success, false)
-			}
-			if c.cf.Load() != 0 {
-				c.cf.Store(0)
-			}
-			return
-		}
-		c.completeSlow(p, o, hint, now)
+	if o == success && c.plain && p.w.state() == Closed && c.succeeded(p.w) {
 		return
 	}
 	c.completeSlow(p, o, hint, unknown)
+}
+
+// succeeded is the Closed success path of a plain breaker: at most one clock
+// read and one or two uncontended atomic adds, no lock. It reports false,
+// counting nothing, when the breaker has left the round w since admission.
+func (c *core) succeeded(w word) bool {
+	if word(c.word.Load()) != w {
+		return false
+	}
+	if tw := c.tw; tw != nil {
+		e := tw.epoch(c.clk.now())
+		bump(&tw.buckets[e&tw.mask].c[success], uint32(e))
+	} else {
+		c.cw.record(0, success, false)
+	}
+	if c.cf.Load() != 0 {
+		c.cf.Store(0)
+	}
+	return true
 }
 
 func (c *core) completeSlow(p *permit, o outcome, hint, now int64) {

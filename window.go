@@ -50,14 +50,18 @@ type window interface {
 // lost at a period's turn and no lock is needed. A bucket counts at most 2^32-1
 // outcomes of a kind per period.
 type timeWindow struct {
-	width int64 // bucket length in nanoseconds, > 0
-	n     int64 // number of buckets
+	width int64   // bucket length in nanoseconds, > 0
+	inv   float64 // 1/width, to find a bucket without a division
+	n     int64   // number of buckets in the window
 	// phase aligns bucket edges with multiples of width in Unix time, so that
 	// the buckets of replicas sharing a Store line up: local epoch e is Unix
 	// epoch e + unixEpoch0.
 	phase      int64
 	unixEpoch0 int64
-	buckets    []bucket
+	// buckets is a ring of a power of two >= n slots, so that the slot of an
+	// epoch is a mask, not a division; slots past the window read as empty.
+	buckets []bucket
+	mask    int64
 }
 
 type bucket struct {
@@ -70,16 +74,30 @@ func newTimeWindow(length int64, buckets int, base time.Time) *timeWindow {
 	width := length / int64(buckets)
 	unix := base.UnixNano()
 	phase := ((unix % width) + width) % width
-	return &timeWindow{width: width, n: int64(buckets), phase: phase,
-		unixEpoch0: (unix - phase) / width, buckets: make([]bucket, buckets)}
+	ring := 1
+	for ring < buckets {
+		ring <<= 1
+	}
+	return &timeWindow{width: width, inv: 1 / float64(width), n: int64(buckets), phase: phase,
+		unixEpoch0: (unix - phase) / width, buckets: make([]bucket, ring), mask: int64(ring - 1)}
 }
 
-// epoch returns the bucket period of clock reading now.
-func (w *timeWindow) epoch(now int64) int64 { return (max(now, 0) + w.phase) / w.width }
+// epoch returns the bucket period of clock reading now: (now+phase)/width,
+// by a multiplication whose rounding is corrected exactly.
+func (w *timeWindow) epoch(now int64) int64 {
+	x := max(now, 0) + w.phase
+	e := int64(float64(x) * w.inv)
+	if e*w.width > x {
+		e--
+	} else if (e+1)*w.width <= x {
+		e++
+	}
+	return e
+}
 
 func (w *timeWindow) record(now int64, o outcome, slow bool) {
 	e := w.epoch(now)
-	b := &w.buckets[e%w.n]
+	b := &w.buckets[e&w.mask]
 	bump(&b.c[o], uint32(e))
 	if slow {
 		bump(&b.c[slowSlot], uint32(e))
