@@ -252,11 +252,11 @@ type core struct {
 	// plain says that no option adds work around a call (bulkhead, hung or
 	// slow calls, call timeout, store): admit and complete then take their
 	// short paths.
-	plain bool
-	bulk      *bulkhead
-	halfFull  *rejection
-	forced    *openError
-	pool      sync.Pool // *allowCall
+	plain    bool
+	bulk     *bulkhead
+	halfFull *rejection
+	forced   *openError
+	pool     sync.Pool // *allowCall
 
 	_ pad
 	// cf counts failures since the last success. Written by failures (Add)
@@ -785,7 +785,12 @@ func (c *core) change(ch change) bool {
 			if c.cfg.openBackoff != nil {
 				d = max(int64(c.cfg.openBackoff(c.streak)), 0)
 			}
-			until = at + max(d, ch.minOpen)
+			// Saturate: an error may ask for an absurdly long open period.
+			d = max(d, ch.minOpen)
+			until = math.MaxInt64
+			if d < math.MaxInt64-at {
+				until = at + d
+			}
 		}
 		c.round.Store(&round{gen: gen, until: until, err: &openError{name: c.name, until: until, clk: &c.clk}})
 		c.trips.Add(1)

@@ -3,6 +3,8 @@ package circuit_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -87,9 +89,9 @@ func TestTripRules(t *testing.T) {
 		reason   string
 	}{
 		{
-			name: "consecutive failures trip at n",
-			opts: []circuit.Option{circuit.WithConsecutiveFailures(3), circuit.WithFailureRate(0, 0)},
-			run:  func(b *circuit.Breaker[int], _ *circuittest.Clock) { calls(b, 3, fail) },
+			name:     "consecutive failures trip at n",
+			opts:     []circuit.Option{circuit.WithConsecutiveFailures(3), circuit.WithFailureRate(0, 0)},
+			run:      func(b *circuit.Breaker[int], _ *circuittest.Clock) { calls(b, 3, fail) },
 			wantOpen: true, reason: "3 consecutive failures",
 		},
 		{
@@ -613,4 +615,27 @@ func TestDefaults(t *testing.T) {
 	assert.True(t, ok)
 	assert.InDelta(t, float64(circuit.DefaultOpenTimeout), float64(left), float64(time.Second))
 	assert.NoError(t, b.Close())
+}
+
+// hintErr asks for a minimum open time, as circuithttp's error for a 429 does.
+type hintErr time.Duration
+
+func (e hintErr) Error() string             { return "slow down" }
+func (e hintErr) RetryAfter() time.Duration { return time.Duration(e) }
+
+func TestRetryAfterHintKeepsTripOpen(t *testing.T) {
+	b, clk := newBreaker(t, circuit.WithConsecutiveFailures(1), circuit.WithOpenTimeout(time.Second))
+	_, err := b.Execute(context.Background(), func(context.Context) (int, error) {
+		return 0, fmt.Errorf("wrapped: %w", errors.Join(errBoom, hintErr(time.Minute)))
+	})
+	require.Error(t, err)
+	clk.Advance(59 * time.Second)
+	assert.Equal(t, circuit.Open, b.State(), "open at least as long as the error asked")
+	clk.Advance(time.Second)
+	assert.Equal(t, circuit.HalfOpen, b.State())
+
+	huge, clk2 := newBreaker(t, circuit.WithConsecutiveFailures(1))
+	_, _ = huge.Execute(context.Background(), func(context.Context) (int, error) { return 0, hintErr(math.MaxInt64) })
+	clk2.Advance(1000 * time.Hour)
+	assert.Equal(t, circuit.Open, huge.State(), "a huge hint saturates instead of overflowing")
 }
