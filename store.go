@@ -119,7 +119,9 @@ const DefaultSyncEvery = 500 * time.Millisecond
 
 // WithStore shares the breaker's state with other replicas through s, syncing
 // every syncEvery (0: DefaultSyncEvery) on a goroutine of its own; Close
-// stops it. Breakers of the same name share state.
+// stops it. Breakers of the same name share state. Transitions that a sync
+// makes run WithOnStateChange's function on that goroutine, so the function
+// must not call Close.
 //
 // With a store the failure-rate and slow-call rules apply to the sum of every
 // replica's window, and a trip on those figures opens every replica at its
@@ -205,8 +207,9 @@ type sharer struct {
 	once   sync.Once
 
 	// Read on the call path without a lock; written by the sync goroutine
-	// (view, healthy, lease, errs) and by closed under core.mu (resetEpoch,
-	// resets, lease). Plain atomics: each is meaningful on its own.
+	// (view, healthy, lease, errs) and under core.mu by tripped (lease) and
+	// closed (resetEpoch, resets, lease). Each is meaningful on its own; the
+	// one ordering relied on is view before healthy (see sync).
 	view    atomic.Pointer[sharedView]
 	healthy atomic.Bool // the last sync succeeded: use the view and the lease
 	// lease is halfGen<<leaseBits | trials granted, for the half-open round
@@ -238,7 +241,7 @@ type sharer struct {
 	pushed       map[int64][4]int64 // per Unix epoch: counts pushed, by counter slot
 	seenResets   uint64
 	lastRejected uint64
-	since        time.Time // first accepted sync: from a period on, the view counts every live replica
+	since        time.Time // first accepted sync since New or a failed one: two periods on, the view counts every live replica
 }
 
 // sharedView is what the call path reads of the last sync: the other
@@ -322,10 +325,19 @@ func (s *sharer) tripped(gen uint64, at, until int64, reason string, cluster boo
 	// A trip on cluster-wide figures, or a failed trial of the cluster's
 	// half-open round, opens every replica; any other waits for the quorum.
 	if cluster || (s.follow != 0 && gen == s.followGen+2) {
-		s.publish = &Trip{Round: s.roundID(at), Until: s.c.clk.at(until), Reason: reason}
-		s.publishGen = gen
+		s.publishTrip(gen, at, until, reason)
 	}
 	s.wake()
+}
+
+// publishTrip sets a trip of the Open round gen to publish at the next sync.
+// Until the store's view shows which trip is in force, the half-open round
+// after it admits no trials (unless the store fails): the cluster's lease
+// will say who probes. Called under mu.
+func (s *sharer) publishTrip(gen uint64, at, until int64, reason string) {
+	s.publish = &Trip{Round: s.roundID(at), Until: s.c.clk.at(until), Reason: reason}
+	s.publishGen = gen
+	s.lease.Store(((gen + 1) & genMask) << leaseBits)
 }
 
 // roundID returns a Round for a trip at clock reading at: its Unix time,
@@ -462,13 +474,14 @@ func (s *sharer) sync() (again bool) {
 		}
 		return false
 	}
-	s.healthy.Store(true)
 	if s.since.IsZero() {
 		s.since = time.Now()
 	}
 	if fresh {
 		s.commit(read, now)
 	}
+	s.setView(v)
+	s.healthy.Store(true) // after the view, so that others() never reads a stale one
 	s.mu.Lock()
 	if s.publish == r.Trip {
 		s.publish = nil
@@ -477,13 +490,13 @@ func (s *sharer) sync() (again bool) {
 		s.closedRound = 0
 	}
 	s.mu.Unlock()
-	s.setView(v)
 	return s.apply(v, r)
 }
 
 func (s *sharer) fail(err error) {
 	s.errs.Add(1)
 	s.healthy.Store(false)
+	s.since = time.Time{} // the store may come back empty: count the replicas anew
 	if fn := s.c.cfg.onStoreError; fn != nil {
 		fn(fmt.Errorf("%s: store sync: %w", breakerLabel(s.c.name), err))
 	}
@@ -504,9 +517,9 @@ type epochCounts struct {
 // deltas reads the window's live buckets at now. fresh is false when a
 // window reset raced with the reading: nothing is pushed then.
 //
-// The live counters of one bucket all count the same period: bucket i holds
-// periods congruent to i modulo the number of buckets, and only one of those
-// lies in the window.
+// The live counters of one slot all count the same period: slot i holds
+// periods congruent to i modulo the ring's size, which is at least the
+// window's number of buckets, so only one of those lies in the window.
 func (s *sharer) deltas(now int64) (read []epochCounts, fresh bool) {
 	tw := s.c.tw
 	if r := s.resets.Load(); r != s.seenResets {
@@ -599,12 +612,22 @@ func (s *sharer) apply(v View, r Report) (again bool) {
 	s.mu.Lock()
 	follow, followGen, applied := s.follow, s.followGen, s.applied
 	if follow != 0 && !s.inRound(w, followGen) {
-		// It left the round some other way (ForceOpen, Disable).
+		// It left the round some other way (a failed trial, ForceOpen,
+		// Disable); a lease word of a trip it publishes stays.
 		s.follow, follow = 0, 0
-		s.lease.Store(0)
+		if lw := s.lease.Load(); lw>>leaseBits == (followGen+1)&genMask {
+			s.lease.CompareAndSwap(lw, 0)
+		}
 	}
 	s.mu.Unlock()
 
+	if v.Trip == nil && follow == 0 {
+		s.mu.Lock()
+		if s.publish == nil && s.follow == 0 {
+			s.lease.Store(0) // no trip to wait for: its own rounds are its own
+		}
+		s.mu.Unlock()
+	}
 	switch t := v.Trip; {
 	case t == nil && follow != 0:
 		// The trip it follows has ended: its trials succeeded elsewhere (or
@@ -626,16 +649,17 @@ func (s *sharer) apply(v View, r Report) (again bool) {
 	}
 
 	// A quorum of replicas open on their own evidence opens the rest. The
-	// count of replicas is trusted once this one has synced for a period, in
-	// which every live replica has synced too: before, a replica that trips
-	// at start-up would find itself a majority of one.
+	// count of replicas is trusted once this one has synced for two periods,
+	// in which every live replica has synced too (with a period to spare):
+	// before, a replica that trips at start-up, or whose store has just come
+	// back empty, would find itself a majority of one.
 	if v.Trip == nil && !r.OpenUntil.IsZero() && v.OpenReplicas >= s.quorum(v.Replicas) &&
-		time.Since(s.since) >= s.every {
+		time.Since(s.since) >= 2*s.every {
 		s.mu.Lock()
 		if s.publish == nil && s.ownGen == w.gen() && w.state() == Open {
-			s.publish = &Trip{Round: s.roundID(now), Until: r.OpenUntil,
-				Reason: fmt.Sprintf("%d of %d replicas open", v.OpenReplicas, v.Replicas)}
-			s.publishGen = w.gen()
+			if rd := c.round.Load(); rd.gen == w.gen() {
+				s.publishTrip(w.gen(), now, rd.until, fmt.Sprintf("%d of %d replicas open", v.OpenReplicas, v.Replicas))
+			}
 		}
 		s.mu.Unlock()
 	}
