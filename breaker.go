@@ -250,7 +250,7 @@ type core struct {
 	win       window // tw or cw, for the paths off the hot one
 	needStart bool   // calls need their start time (slow, hung, call timeout)
 	// plain says that no option adds work around a call (bulkhead, hung or
-	// slow calls, call timeout, store): admit and complete then take their
+	// slow calls, call timeout): admit and complete then take their
 	// short paths.
 	plain    bool
 	bulk     *bulkhead
@@ -305,7 +305,7 @@ func (c *core) init(cfg *config, name string) {
 		c.win = c.tw
 	}
 	c.needStart = cfg.slowThreshold > 0 || cfg.hungAfter > 0 || cfg.callTimeout > 0
-	c.plain = !c.needStart && cfg.bulkMax == 0 && cfg.store == nil
+	c.plain = !c.needStart && cfg.bulkMax == 0
 	c.halfFull = &rejection{name: name, sentinel: ErrTooManyRequests, what: "half-open trial calls all taken"}
 	c.forced = &openError{name: name}
 	if cfg.bulkMax > 0 {

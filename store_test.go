@@ -1,0 +1,621 @@
+package circuit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/seed33933975/circuit"
+	"github.com/seed33933975/circuit/circuittest"
+)
+
+// memStore is an in-memory circuit.Store that follows the rules of the
+// Store documentation, as redisstore does on Redis. Replicas are breakers of
+// one name sharing one memStore.
+type memStore struct {
+	mu       sync.Mutex
+	breakers map[string]*memState
+	reports  []circuit.Report // every report, when record is set
+	record   bool
+	syncs    atomic.Int64
+}
+
+type memState struct {
+	sums       map[int64]circuit.Bucket
+	seen, open map[string]time.Time
+	trip       *circuit.Trip
+	holder     string
+	leaseUntil time.Time
+}
+
+func newMemStore() *memStore { return &memStore{breakers: map[string]*memState{}} }
+
+func (m *memStore) Sync(ctx context.Context, r circuit.Report) (circuit.View, error) {
+	if err := ctx.Err(); err != nil {
+		return circuit.View{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	defer m.syncs.Add(1)
+	if m.record {
+		m.reports = append(m.reports, r)
+	}
+	st := m.breakers[r.Name]
+	if st == nil {
+		st = &memState{sums: map[int64]circuit.Bucket{}, seen: map[string]time.Time{}, open: map[string]time.Time{}}
+		m.breakers[r.Name] = st
+	}
+	for _, d := range r.Deltas {
+		b := st.sums[d.Epoch]
+		b.Epoch = d.Epoch
+		b.Successes += d.Successes
+		b.Failures += d.Failures
+		b.Slow += d.Slow
+		b.Excluded += d.Excluded
+		st.sums[d.Epoch] = b
+	}
+	st.seen[r.Replica] = r.Now
+	if r.OpenUntil.IsZero() {
+		delete(st.open, r.Replica)
+	} else {
+		st.open[r.Replica] = r.OpenUntil
+	}
+	if r.Trip != nil && (st.trip == nil || !st.trip.Until.After(r.Now)) {
+		t := *r.Trip
+		st.trip, st.holder = &t, ""
+	}
+	if st.trip != nil && r.Closed == st.trip.Round {
+		st.trip, st.holder = nil, ""
+	}
+	var v circuit.View
+	if st.trip != nil && r.Round == st.trip.Round {
+		switch {
+		case r.Probes == 0:
+			if st.holder == r.Replica {
+				st.holder = ""
+			}
+		case st.holder == "" || st.holder == r.Replica || !st.leaseUntil.After(r.Now):
+			st.holder, st.leaseUntil = r.Replica, r.Now.Add(r.Lease)
+			v.Probes = r.Probes
+		}
+	}
+	window := r.Width * time.Duration(r.Buckets)
+	cur := r.Now.UnixNano() / int64(r.Width)
+	for e, b := range st.sums {
+		if e > cur-int64(r.Buckets) && e <= cur {
+			v.Buckets = append(v.Buckets, b)
+		}
+	}
+	for rep, at := range st.seen {
+		if r.Now.Sub(at) < window {
+			v.Replicas++
+			if u, ok := st.open[rep]; ok && u.After(r.Now) {
+				v.OpenReplicas++
+			}
+		}
+	}
+	if st.trip != nil {
+		t := *st.trip
+		v.Trip = &t
+	}
+	return v, nil
+}
+
+// openReplicas returns how many replicas of name the store counts as open on
+// their own evidence at now.
+func (m *memStore) openReplicas(name string, now time.Time) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	if st := m.breakers[name]; st != nil {
+		for _, u := range st.open {
+			if u.After(now) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// waitReplicas waits until n replicas of name have synced: the fleet is up.
+func (m *memStore) waitReplicas(t *testing.T, name string, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		st := m.breakers[name]
+		return st != nil && len(st.seen) >= n
+	}, 5*time.Second, time.Millisecond)
+}
+
+func (m *memStore) trip(name string) *circuit.Trip {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st := m.breakers[name]; st != nil && st.trip != nil {
+		t := *st.trip
+		return &t
+	}
+	return nil
+}
+
+// waitSyncs waits until the store has answered n more syncs: every replica
+// has then had its turn, without sleeping a guessed time.
+func (m *memStore) waitSyncs(t *testing.T, n int64) {
+	t.Helper()
+	target := m.syncs.Load() + n
+	require.Eventually(t, func() bool { return m.syncs.Load() >= target }, 5*time.Second, time.Millisecond)
+}
+
+// flakyStore fails while down is set, and hangs until its context ends while
+// hang is set; otherwise it passes syncs to the store under it.
+type flakyStore struct {
+	circuit.Store
+	down, hang atomic.Bool
+	calls      atomic.Int64
+	inflight   atomic.Int64
+	maxFlight  atomic.Int64 // the most syncs in flight at once
+}
+
+var errStoreDown = errors.New("store down")
+
+func (f *flakyStore) Sync(ctx context.Context, r circuit.Report) (circuit.View, error) {
+	f.calls.Add(1)
+	n := f.inflight.Add(1)
+	defer f.inflight.Add(-1)
+	for m := f.maxFlight.Load(); n > m && !f.maxFlight.CompareAndSwap(m, n); m = f.maxFlight.Load() {
+	}
+	if f.hang.Load() {
+		<-ctx.Done()
+		return circuit.View{}, ctx.Err()
+	}
+	if f.down.Load() {
+		return circuit.View{}, errStoreDown
+	}
+	return f.Store.Sync(ctx, r)
+}
+
+const syncEvery = 20 * time.Millisecond
+
+// schedulingSlack is added to bounds of real time: the sync goroutines are
+// scheduled late now and then, on a loaded 2-core machine under -race.
+const schedulingSlack = 250 * time.Millisecond
+
+// replicas returns n breakers named "svc" on one fake clock, sharing store,
+// with opts after the sharing options. They are closed when the test ends.
+func replicas(t *testing.T, n int, store circuit.Store, clk *circuittest.Clock, opts ...circuit.Option) []*circuit.Breaker[int] {
+	t.Helper()
+	bs := make([]*circuit.Breaker[int], n)
+	for i := range bs {
+		o := append([]circuit.Option{circuit.WithName("svc"), circuit.WithClock(clk), circuit.WithStore(store, syncEvery)}, opts...)
+		bs[i] = circuit.MustNew[int](o...)
+		t.Cleanup(func() { assert.NoError(t, bs[i].Close()) })
+	}
+	return bs
+}
+
+func states(bs []*circuit.Breaker[int]) []circuit.State {
+	out := make([]circuit.State, len(bs))
+	for i, b := range bs {
+		out[i] = b.State()
+	}
+	return out
+}
+
+// waitFor waits until every replica is in want, calling each (if not nil)
+// before every look; if they never are, it reports the states last seen.
+func waitFor(t *testing.T, want circuit.State, bs []*circuit.Breaker[int], each func()) {
+	t.Helper()
+	all := make([]circuit.State, len(bs))
+	for i := range all {
+		all[i] = want
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if each != nil {
+			each()
+		}
+		assert.Equal(c, all, states(bs))
+	}, 5*time.Second, time.Millisecond)
+}
+
+// rateOnly is the failure-rate rule alone: consecutive failures off.
+func rateOnly(minCalls int) []circuit.Option {
+	return []circuit.Option{circuit.WithConsecutiveFailures(0), circuit.WithFailureRate(0.5, minCalls),
+		circuit.WithWindow(time.Minute, 6), circuit.WithOpenTimeout(5 * time.Second)}
+}
+
+// Case 1: the failure-rate rule runs on the cluster's figures.
+func TestStoreClusterRateTripOpensEveryReplica(t *testing.T) {
+	store := newMemStore()
+	clk := circuittest.NewClock(epoch)
+	var rec recorder
+	bs := replicas(t, 3, store, clk, append(rateOnly(20), circuit.WithOnStateChange(rec.hook))...)
+
+	for _, b := range bs {
+		require.ErrorIs(t, calls(b, 10, fail), errBoom)
+		assert.Equal(t, 10, b.Metrics().Calls, "each replica saw 10 calls: below minCalls alone")
+	}
+	start := time.Now()
+	waitFor(t, circuit.Open, bs, nil)
+	took := time.Since(start)
+	t.Logf("cluster-wide rate trip: all 3 replicas open %v after the last call (sync every %v)", took, syncEvery)
+	assert.Less(t, took, 2*syncEvery+schedulingSlack, "within two sync periods")
+
+	for _, tr := range rec.get() {
+		require.Equal(t, circuit.Open, tr.To)
+		assert.Regexp(t, `failure rate 100% >= 50% over (2|3)0 calls across replicas|opened by the cluster: `, tr.Reason)
+	}
+	for _, b := range bs {
+		_, err := b.Execute(context.Background(), succeed)
+		assert.ErrorIs(t, err, circuit.ErrOpen)
+	}
+}
+
+// Case 2: a trip on one replica's own evidence spreads only with a quorum.
+func TestStoreLocalTripNeedsQuorum(t *testing.T) {
+	tests := []struct {
+		name     string
+		replicas int
+		quorum   []circuit.Option
+		spread   int // how many replicas must trip before the rest open
+	}{
+		{"default quorum is a majority: 2 of 3", 3, nil, 2},
+		{"default quorum is a majority: 3 of 4", 4, nil, 3},
+		{"WithQuorum(2) of 5", 5, []circuit.Option{circuit.WithQuorum(2)}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newMemStore()
+			clk := circuittest.NewClock(epoch)
+			var rec recorder
+			opts := append([]circuit.Option{circuit.WithConsecutiveFailures(3), circuit.WithFailureRate(0.5, 1000),
+				circuit.WithOnStateChange(rec.hook)}, tt.quorum...)
+			bs := replicas(t, tt.replicas, store, clk, opts...)
+			store.waitReplicas(t, "svc", tt.replicas)
+
+			for i := 0; i < tt.spread-1; i++ {
+				require.ErrorIs(t, calls(bs[i], 3, fail), errBoom)
+				require.Equal(t, circuit.Open, bs[i].State(), "a local trip opens its replica at once")
+			}
+			store.waitSyncs(t, int64(3*tt.replicas))
+			for _, b := range bs[tt.spread-1:] {
+				assert.Equal(t, circuit.Closed, b.State(), "below the quorum the others stay closed: %+v", rec.get())
+				_, err := b.Execute(context.Background(), succeed)
+				assert.NoError(t, err)
+			}
+
+			require.ErrorIs(t, calls(bs[tt.spread-1], 3, fail), errBoom)
+			start := time.Now()
+			rest := bs[tt.spread:]
+			require.Eventually(t, func() bool {
+				for _, b := range rest {
+					if _, err := b.Execute(context.Background(), succeed); !errors.Is(err, circuit.ErrOpen) {
+						return false
+					}
+				}
+				return true
+			}, 5*time.Second, time.Millisecond)
+			took := time.Since(start)
+			t.Logf("quorum trip: the remaining replica rejects %v after the quorum-making trip (sync every %v)", took, syncEvery)
+			assert.Less(t, took, 2*syncEvery+schedulingSlack, "within two sync periods")
+
+			store.waitSyncs(t, int64(3*tt.replicas))
+			assert.Equal(t, tt.spread, store.openReplicas("svc", epoch),
+				"replicas opened by the cluster do not count as open on their own evidence")
+			ts := rec.get()
+			assert.Equal(t, fmt.Sprintf("opened by the cluster: %d of %d replicas open", tt.spread, tt.replicas),
+				ts[len(ts)-1].Reason)
+		})
+	}
+}
+
+// Case 2b: one replica at a time probes in the cluster's half-open round.
+func TestStoreHalfOpenProbesAreCoordinated(t *testing.T) {
+	store := newMemStore()
+	clk := circuittest.NewClock(epoch)
+	const trials = 2
+	bs := replicas(t, 3, store, clk, append(rateOnly(20), circuit.WithHalfOpenTrials(trials))...)
+	for _, b := range bs {
+		calls(b, 10, fail)
+	}
+	waitFor(t, circuit.Open, bs, nil)
+
+	var healthy atomic.Bool
+	var probes atomic.Int64
+	// call runs one call through every replica, counting the calls that
+	// reach the dependency as trials of a half-open round.
+	call := func() {
+		for _, b := range bs {
+			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
+				if b.State() == circuit.HalfOpen {
+					probes.Add(1)
+				}
+				if !healthy.Load() {
+					return 0, errBoom
+				}
+				return 1, nil
+			})
+		}
+	}
+	round := store.trip("svc")
+	require.NotNil(t, round)
+
+	// A failed probe reopens every replica, in a new round.
+	clk.Advance(6 * time.Second)
+	waitFor(t, circuit.Open, bs, call)
+	tr := store.trip("svc")
+	require.NotNil(t, tr)
+	assert.NotEqual(t, round.Round, tr.Round, "a new trip")
+	assert.Equal(t, int64(1), probes.Load(), "the first failed trial reopened the cluster")
+
+	// Successful probes close the holder, and the trip's end the others.
+	probes.Store(0)
+	healthy.Store(true)
+	clk.Advance(6 * time.Second)
+	waitFor(t, circuit.Closed, bs, call)
+	assert.Equal(t, int64(trials), probes.Load(), "at most trials probes across all replicas in the round")
+	assert.Nil(t, store.trip("svc"), "the closing replica ended the trip")
+
+	// The window still holds the 30 failures of before the trip, but a
+	// replica ignores shared counts from before its recovery.
+	clk.Advance(10 * time.Second)
+	store.waitSyncs(t, 3*3)
+	for _, b := range bs {
+		require.ErrorIs(t, calls(b, 1, fail), errBoom)
+	}
+	store.waitSyncs(t, 3*3)
+	assert.Equal(t, []circuit.State{circuit.Closed, circuit.Closed, circuit.Closed}, states(bs))
+}
+
+func TestStoreFailuresLeaveBreakerLocal(t *testing.T) {
+	store := &flakyStore{Store: newMemStore()}
+	store.down.Store(true)
+	clk := circuittest.NewClock(epoch)
+	var mu sync.Mutex
+	var reported []error
+	hook := circuit.WithStoreErrors(func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported = append(reported, err)
+	})
+	bs := replicas(t, 3, store, clk, append(rateOnly(20), hook)...)
+
+	require.Eventually(t, func() bool { return bs[0].Metrics().StoreErrors >= 2 }, 5*time.Second, time.Millisecond)
+	for _, b := range bs {
+		require.NoError(t, calls(b, 5, succeed), "calls go on while the store fails")
+	}
+	mu.Lock()
+	require.NotEmpty(t, reported)
+	assert.ErrorIs(t, reported[0], errStoreDown)
+	assert.EqualError(t, reported[0], `circuit: breaker "svc": store sync: store down`)
+	mu.Unlock()
+	// The local rules still work: 15 failures after 5 successes trip
+	// replica 0 alone.
+	require.ErrorIs(t, calls(bs[0], 15, fail), errBoom)
+	assert.Equal(t, []circuit.State{circuit.Open, circuit.Closed, circuit.Closed}, states(bs))
+
+	// Its half-open round is its own: a trial closes it.
+	clk.Advance(6 * time.Second)
+	require.NoError(t, calls(bs[0], 1, succeed))
+	require.Equal(t, circuit.Closed, bs[0].State())
+
+	// Sharing resumes when the store answers again: 10 successes and 20
+	// failures across the cluster trip the other two, whose own 15 calls
+	// would not, and so open the first.
+	store.down.Store(false)
+	store.Store.(*memStore).waitSyncs(t, 3*2)
+	before := bs[1].Metrics().StoreErrors
+	for _, b := range bs[1:] {
+		calls(b, 10, fail)
+	}
+	waitFor(t, circuit.Open, bs, nil)
+	assert.Equal(t, before, bs[1].Metrics().StoreErrors, "no errors once the store answers")
+}
+
+func TestStoreHangNeverDelaysCalls(t *testing.T) {
+	store := &flakyStore{Store: newMemStore()}
+	store.hang.Store(true)
+	var errs atomic.Int64
+	b := circuit.MustNew[int](circuit.WithName("svc"), circuit.WithStore(store, syncEvery),
+		circuit.WithStoreErrors(func(err error) {
+			if errors.Is(err, context.DeadlineExceeded) {
+				errs.Add(1)
+			}
+		}))
+	require.Eventually(t, func() bool { return store.calls.Load() >= 1 }, 5*time.Second, time.Millisecond)
+
+	// Calls through it take as long as through a breaker without a store:
+	// alternate them, and compare the medians (robust to scheduling pauses).
+	// A call that waited for the hung sync would take its whole timeout, 1s.
+	local := circuit.MustNew[int]()
+	const n = 10000
+	var shared, alone []time.Duration
+	for range n {
+		start := time.Now()
+		_, err := b.Execute(context.Background(), succeed)
+		mid := time.Now()
+		_, _ = local.Execute(context.Background(), succeed)
+		shared, alone = append(shared, mid.Sub(start)), append(alone, time.Since(mid))
+		require.NoError(t, err)
+	}
+	sq, lq := quantiles(shared), quantiles(alone)
+	t.Logf("%d calls while the store hangs: p50 %v p99 %v max %v; without a store: p50 %v p99 %v max %v",
+		n, sq[0], sq[1], sq[2], lq[0], lq[1], lq[2])
+	assert.Less(t, sq[0], 2*lq[0]+time.Microsecond, "no latency added by the hung store")
+	assert.Equal(t, int64(1), store.maxFlight.Load(), "at most one sync in flight")
+
+	require.Eventually(t, func() bool { return errs.Load() >= 1 }, 5*time.Second, time.Millisecond,
+		"a sync that outlives its timeout is reported")
+	assert.GreaterOrEqual(t, b.Metrics().StoreErrors, uint64(1))
+
+	start := time.Now()
+	require.NoError(t, b.Close())
+	assert.Less(t, time.Since(start), time.Second, "Close cancels the hung sync")
+	require.NoError(t, b.Close(), "Close is idempotent")
+}
+
+// quantiles returns the median, the 99th percentile and the maximum of d.
+func quantiles(d []time.Duration) [3]time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return [3]time.Duration{s[len(s)/2], s[len(s)*99/100], s[len(s)-1]}
+}
+
+func TestStoreReports(t *testing.T) {
+	store := newMemStore()
+	store.record = true
+	start := epoch.Add(1234 * time.Millisecond)
+	clk := circuittest.NewClock(start)
+	bs := replicas(t, 2, store, clk, circuit.WithWindow(10*time.Second, 10),
+		circuit.WithExclude(func(err error) bool { return errors.Is(err, errInvalid) }))
+	b := bs[0]
+	require.NoError(t, calls(b, 3, succeed))
+	require.ErrorIs(t, calls(b, 2, fail), errBoom)
+	_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errInvalid })
+	store.waitSyncs(t, 4)
+	clk.Advance(time.Second)
+	require.NoError(t, calls(b, 1, succeed))
+	store.waitSyncs(t, 4)
+
+	store.mu.Lock()
+	reports := append([]circuit.Report(nil), store.reports...)
+	store.mu.Unlock()
+	replicas := map[string]bool{}
+	sums := map[int64]circuit.Bucket{}
+	for _, r := range reports {
+		replicas[r.Replica] = true
+		assert.Equal(t, "svc", r.Name)
+		assert.Equal(t, time.Second, r.Width)
+		assert.Equal(t, 10, r.Buckets)
+		assert.Equal(t, 100*time.Second, r.TTL, "state kept for 10 × the window")
+		assert.Equal(t, 3*syncEvery, r.Lease)
+		assert.Nil(t, r.Trip)
+		for _, d := range r.Deltas {
+			s := sums[d.Epoch]
+			s.Successes += d.Successes
+			s.Failures += d.Failures
+			s.Excluded += d.Excluded
+			sums[d.Epoch] = s
+		}
+	}
+	assert.Len(t, replicas, 2, "each breaker is a replica of its own")
+	e := start.UnixNano() / int64(time.Second)
+	assert.Equal(t, map[int64]circuit.Bucket{
+		e:     {Successes: 3, Failures: 2, Excluded: 1},
+		e + 1: {Successes: 1},
+	}, sums, "deltas by Unix epoch, each outcome pushed once")
+}
+
+func TestStoreSlowCallsShareTheWindow(t *testing.T) {
+	store := newMemStore()
+	clk := circuittest.NewClock(epoch)
+	bs := replicas(t, 2, store, clk, circuit.WithConsecutiveFailures(0), circuit.WithFailureRate(0, 10),
+		circuit.WithSlowCalls(time.Second, 0.5))
+	slow := func(context.Context) (int, error) { clk.Advance(2 * time.Second); return 1, nil }
+	for _, b := range bs {
+		require.NoError(t, calls(b, 6, slow))
+		assert.Equal(t, circuit.Closed, b.State(), "6 slow calls are below minCalls 10 alone")
+	}
+	waitFor(t, circuit.Open, bs, nil)
+}
+
+func TestStoreLeavesRoundOnForceOpenAndReset(t *testing.T) {
+	store := newMemStore()
+	clk := circuittest.NewClock(epoch)
+	bs := replicas(t, 2, store, clk, rateOnly(10)...)
+	for _, b := range bs {
+		calls(b, 5, fail)
+	}
+	waitFor(t, circuit.Open, bs, nil)
+
+	bs[0].ForceOpen()
+	bs[1].Reset()
+	store.waitSyncs(t, 2*3)
+	assert.Equal(t, circuit.ForcedOpen, bs[0].State(), "the store does not override ForceOpen")
+	assert.Equal(t, circuit.Closed, bs[1].State(), "a Reset replica does not reapply the trip it left")
+	bs[0].Disable()
+	calls(bs[0], 30, fail)
+	store.waitSyncs(t, 2*3)
+	assert.Equal(t, circuit.Disabled, bs[0].State())
+}
+
+func TestStoreGroupAndConcurrency(t *testing.T) {
+	store := newMemStore()
+	g, err := circuit.NewGroup[string, int](circuit.WithStore(store, time.Millisecond), circuit.WithFailureRate(0.5, 50),
+		circuit.WithConsecutiveFailures(0))
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 500 {
+				key := fmt.Sprint("host", j%2)
+				fn := succeed
+				if (i+j)%3 == 0 {
+					fn = fail
+				}
+				_, _ = g.Execute(context.Background(), key, fn)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		return len(store.breakers) == 2
+	}, 5*time.Second, time.Millisecond)
+	require.NoError(t, g.Close())
+	require.NoError(t, g.Close())
+	var names []string
+	store.mu.Lock()
+	for n := range store.breakers {
+		names = append(names, n)
+	}
+	store.mu.Unlock()
+	sort.Strings(names)
+	assert.Equal(t, []string{"host0", "host1"}, names, "each member shares under its own name")
+}
+
+func TestStoreInvalidOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []circuit.Option
+		want string
+	}{
+		{"negative sync period", []circuit.Option{circuit.WithStore(newMemStore(), -time.Second)}, "WithStore: syncEvery -1s is negative"},
+		{"nil store error hook", []circuit.Option{circuit.WithStoreErrors(nil)}, "WithStoreErrors: function is nil"},
+		{"negative quorum", []circuit.Option{circuit.WithQuorum(-1)}, "WithQuorum: n -1 is below 1"},
+		{"store with a count window", []circuit.Option{circuit.WithStore(newMemStore(), 0), circuit.WithCountWindow(10)}, "WithStore: a store shares a time window; it cannot be combined with WithCountWindow"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := circuit.New[int](tt.opts...)
+			assert.Nil(t, b)
+			require.ErrorIs(t, err, circuit.ErrInvalidOption)
+			assert.ErrorContains(t, err, "circuit: invalid option "+tt.want)
+		})
+	}
+}
+
+func BenchmarkClosedSuccessStore(b *testing.B) {
+	b.Run("local", func(b *testing.B) { benchClosed(b) })
+	b.Run("store", func(b *testing.B) {
+		store := newMemStore()
+		br := circuit.MustNew[int](circuit.WithStore(store, 0))
+		defer br.Close()
+		ctx := context.Background()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			_, _ = br.Execute(ctx, benchOK)
+		}
+	})
+}
