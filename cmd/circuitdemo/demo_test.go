@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +228,38 @@ func TestFlags(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+func TestWriteSVGFile(t *testing.T) {
+	res := &result{
+		Config:   shortConfig(),
+		Duration: time.Second,
+		Ticks:    []tick{{At: time.Second, State: circuit.HalfOpen, counts: counts{Rejected: 2}}},
+	}
+	path := filepath.Join(t.TempDir(), "timeline.svg")
+	require.NoError(t, writeSVGFile(path, res))
+	svg, err := os.ReadFile(path)
+	require.NoError(t, err)
+	parseSVG(t, svg)
+	assert.Error(t, writeSVGFile(filepath.Join(t.TempDir(), "no", "such", "dir.svg"), res))
+}
+
+func TestRunMain(t *testing.T) {
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 0, runMain(ctx, []string{"-h"}, &out, &errOut))
+	assert.Contains(t, errOut.String(), "Usage: circuitdemo")
+	assert.Equal(t, 2, runMain(ctx, []string{"-rate", "x"}, &out, &errOut))
+	assert.Equal(t, 1, runMain(ctx, []string{"-failures", "0", "-failure-rate", "0"}, &out, &errOut), "no trip rule left")
+
+	path := filepath.Join(t.TempDir(), "run.svg")
+	out.Reset()
+	args := []string{"-svg", path, "-rate", "400", "-tick", "25ms", "-healthy", "60ms", "-down", "120ms",
+		"-recovered", "150ms", "-stall", "200ms", "-timeout", "15ms", "-failures", "3", "-open", "25ms", "-trials", "2"}
+	require.Equal(t, 0, runMain(ctx, args, &out, &errOut))
+	assert.Contains(t, out.String(), "wrote "+path)
+	svg, err := os.ReadFile(path)
+	require.NoError(t, err)
+	parseSVG(t, svg)
+	assert.Equal(t, 1, runMain(ctx, append(args[2:], "-svg", filepath.Join(path, "nope.svg")), &out, &errOut))
 }

@@ -128,27 +128,35 @@ Flags:
 }
 
 func main() {
-	cfg, svgPath, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		os.Exit(2) // parseFlags has said why
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	res, err := run(ctx, cfg, os.Stdout)
+	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// runMain is main without the process around it: it returns the exit code.
+func runMain(ctx context.Context, args []string, out, errOut io.Writer) int {
+	cfg, svgPath, err := parseFlags(args, errOut)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "circuitdemo:", err)
-		os.Exit(1)
+		return 2 // parseFlags has said why
+	}
+	res, err := run(ctx, cfg, out)
+	if err != nil {
+		fmt.Fprintln(errOut, "circuitdemo:", err)
+		return 1
 	}
 	if svgPath != "" {
 		if err := writeSVGFile(svgPath, res); err != nil {
-			fmt.Fprintln(os.Stderr, "circuitdemo:", err)
-			os.Exit(1)
+			fmt.Fprintln(errOut, "circuitdemo:", err)
+			return 1
 		}
-		fmt.Printf("\nwrote %s\n", svgPath)
+		fmt.Fprintf(out, "\nwrote %s\n", svgPath)
 	}
+	return 0
 }
 
 func writeSVGFile(path string, res *result) error {
