@@ -570,8 +570,11 @@ func (c *core) checkTrip(w word, now int64, o outcome, slow bool, streak, hint i
 		c.transition(w, Open, fmt.Sprintf("%d consecutive failures", streak), now, hint)
 		return
 	}
-	rate := o == failure && cfg.rate > 0
-	slowRate := slow && cfg.slowThreshold > 0
+	// Every rule is checked after a failure or a slow call (rule 2): a slow
+	// success can bring the failure rate to its threshold as surely as a
+	// failure, by adding to the calls that meet minCalls.
+	rate := cfg.rate > 0
+	slowRate := cfg.slowThreshold > 0
 	if !rate && !slowRate {
 		return
 	}
@@ -737,6 +740,10 @@ func (c *core) metrics() Metrics {
 // force moves the breaker to st whatever its state (ForceOpen, Disable,
 // Reset). Reset empties the window even from Closed.
 func (c *core) force(st State, reason string) {
+	// An Open breaker whose timeout has passed is HalfOpen (rule 3): make
+	// that transition first, so the hook sees the same history whether or
+	// not anyone read the state in between.
+	c.state()
 	for {
 		w := word(c.word.Load())
 		if w.state() == st && st != Closed {

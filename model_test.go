@@ -62,7 +62,7 @@ var (
 	mdlLiteral = mdlReading{checkEveryRule: true, forceSeesTimeout: true}
 	// mdlCurrent: set a field to true when the core is fixed; the tests of
 	// that bug then stop skipping and hold the fix in place.
-	mdlCurrent = mdlReading{checkEveryRule: false, forceSeesTimeout: false}
+	mdlCurrent = mdlReading{checkEveryRule: true, forceSeesTimeout: true}
 
 	mdlUseLiteral = flag.Bool("model.literal", false, "run the model test with the literal reading of DESIGN.md, open bugs and all")
 )

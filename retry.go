@@ -51,7 +51,12 @@ func ExponentialBackoff(initial, max time.Duration, jitter float64) Backoff {
 		if jitter > 0 {
 			step += step * jitter * (2*rand.Float64() - 1)
 		}
-		return time.Duration(math.Min(math.Max(step, 0), float64(max)))
+		// float64(max) may round above max (max near 2^63 would then
+		// overflow the conversion): compare in floats, return max itself.
+		if step >= float64(max) {
+			return max
+		}
+		return time.Duration(math.Max(step, 0))
 	}
 }
 
