@@ -259,10 +259,10 @@ type core struct {
 	pool     sync.Pool // *allowCall
 
 	_ pad
-	// cf counts failures since the last success. Written by failures (Add)
-	// and by successes only when it is not already zero, so that a run of
+	// cf counts failures since the last success. Written by failures and
+	// by successes only when it is not already zero, so that a run of
 	// successes leaves its cache line shared.
-	cf atomic.Int64
+	cf streak
 	_  pad
 	// rejected is written by every rejection: off the word's line, so that
 	// rejecting callers do not slow down each other's reads of the word.
@@ -486,14 +486,11 @@ func (c *core) succeeded(w word) bool {
 		return false
 	}
 	if tw := c.tw; tw != nil {
-		e := tw.epoch(c.clk.now())
-		bump(&tw.buckets[e&tw.mask].c[success], uint32(e))
+		tw.record(c.clk.now(), success, false, w.gen())
 	} else {
-		c.cw.record(0, success, false)
+		c.cw.record(0, success, false, w.gen())
 	}
-	if c.cf.Load() != 0 {
-		c.cf.Store(0)
-	}
+	c.cf.succeed(w.gen())
 	return true
 }
 
@@ -522,17 +519,16 @@ func (c *core) completeSlow(p *permit, o outcome, hint, now int64) {
 	if st != Closed && st != Disabled && st != HalfOpen {
 		return
 	}
+	gen := p.w.gen()
 	if c.tw != nil {
-		c.tw.record(now, o, slow)
+		c.tw.record(now, o, slow, gen)
 	} else {
-		c.cw.record(now, o, slow)
+		c.cw.record(now, o, slow, gen)
 	}
 	var streak int64
 	switch o {
 	case success:
-		if c.cf.Load() != 0 {
-			c.cf.Store(0)
-		}
+		c.cf.succeed(gen)
 		if !slow {
 			if st == HalfOpen {
 				c.trialSucceeded(w, now)
@@ -540,7 +536,7 @@ func (c *core) completeSlow(p *permit, o outcome, hint, now int64) {
 			return
 		}
 	case failure:
-		streak = c.cf.Add(1)
+		streak = c.cf.fail(gen)
 	case excluded:
 		if st == HalfOpen {
 			c.giveBack(w)
@@ -708,7 +704,12 @@ func (c *core) state() State {
 
 func (c *core) metrics() Metrics {
 	st := c.state()
-	now := c.clk.now()
+	return c.snapshot(st, c.clk.now())
+}
+
+// snapshot returns the figures at now, with st as the state. It makes no
+// transition.
+func (c *core) snapshot(st State, now int64) Metrics {
 	n := c.win.counts(now)
 	m := Metrics{
 		State:               st,
@@ -717,7 +718,7 @@ func (c *core) metrics() Metrics {
 		Failures:            n.failures,
 		SlowCalls:           n.slow,
 		Excluded:            n.excluded,
-		ConsecutiveFailures: int(c.cf.Load()),
+		ConsecutiveFailures: c.cf.count(),
 		Rejected:            c.rejected.Load(),
 		Trips:               c.trips.Load(),
 	}
@@ -806,8 +807,8 @@ func (c *core) change(ch change) bool {
 		}
 	case Closed:
 		c.streak = 0
-		c.win.reset()
-		c.cf.Store(0)
+		c.win.reset(gen)
+		c.cf.reset(gen)
 		if c.shared != nil {
 			c.shared.closed(gen, at)
 		}

@@ -35,13 +35,13 @@ func NewTimeWindow(length time.Duration, buckets int, base time.Time) TimeWindow
 }
 
 // Record counts an outcome at clock reading now (nanoseconds since base).
-func (w TimeWindow) Record(now int64, o int, slow bool) { w.w.record(now, outcome(o), slow) }
+func (w TimeWindow) Record(now int64, o int, slow bool) { w.w.record(now, outcome(o), slow, 0) }
 
 // Counts returns the window's counts at clock reading now.
 func (w TimeWindow) Counts(now int64) WindowCounts { return exportCounts(w.w.counts(now)) }
 
 // Reset empties the window.
-func (w TimeWindow) Reset() { w.w.reset() }
+func (w TimeWindow) Reset() { w.w.reset(0) }
 
 // CountWindow is the breaker's count window, for tests.
 type CountWindow struct{ w *countWindow }
@@ -50,36 +50,17 @@ type CountWindow struct{ w *countWindow }
 func NewCountWindow(size int) CountWindow { return CountWindow{newCountWindow(size)} }
 
 // Record counts an outcome.
-func (w CountWindow) Record(o int, slow bool) { w.w.record(0, outcome(o), slow) }
+func (w CountWindow) Record(o int, slow bool) { w.w.record(0, outcome(o), slow, 0) }
 
 // Counts returns the window's counts.
 func (w CountWindow) Counts() WindowCounts { return exportCounts(w.w.counts(0)) }
 
 // Reset empties the window.
-func (w CountWindow) Reset() { w.w.reset() }
+func (w CountWindow) Reset() { w.w.reset(0) }
 
 // Peek returns b's Metrics as they stand, without the transitions that State
 // and Metrics make: an Open breaker whose timeout has passed stays Open here.
 func Peek[T any](b *Breaker[T]) Metrics {
 	c := &b.c
-	n := c.win.counts(c.clk.now())
-	m := Metrics{
-		State:               word(c.word.Load()).state(),
-		Calls:               n.calls(),
-		Successes:           n.successes,
-		Failures:            n.failures,
-		SlowCalls:           n.slow,
-		Excluded:            n.excluded,
-		ConsecutiveFailures: int(c.cf.Load()),
-		Rejected:            c.rejected.Load(),
-		Trips:               c.trips.Load(),
-	}
-	if m.Calls > 0 {
-		m.FailureRate = float64(n.failures) / float64(m.Calls)
-		m.SlowCallRate = float64(n.slow) / float64(m.Calls)
-	}
-	if c.trackInflight() {
-		m.InFlight = int(c.inflight.Load())
-	}
-	return m
+	return c.snapshot(word(c.word.Load()).state(), c.clk.now())
 }

@@ -144,7 +144,7 @@ const (
 	// the fresh Closed window, and a late failure leaves ConsecutiveFailures
 	// at 1, so that the next failure trips a WithConsecutiveFailures(2)
 	// breaker.
-	hmBugLateOutcomeLeaks = true
+	hmBugLateOutcomeLeaks = false
 	// Rule 6 under concurrency: a goroutine that causes a change while another
 	// goroutine is running the hook hands its transition to that goroutine
 	// and returns before the hook has seen it.

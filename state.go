@@ -74,6 +74,16 @@ const (
 	oneSuccess  = word(1) << successShift
 )
 
+// genMask keeps a generation's 29 bits.
+const genMask = 1<<(64-genShift) - 1
+
+// genBefore reports whether generation a comes before b, comparing modulo
+// 2^29 as the generation wraps.
+func genBefore(a, b uint64) bool {
+	d := (b - a) & genMask
+	return d != 0 && d < 1<<28
+}
+
 func makeWord(s State, gen uint64) word { return word(gen<<genShift) | word(s) }
 
 func (w word) state() State          { return State(w & 7) }

@@ -252,7 +252,6 @@ type sharedView struct {
 
 const (
 	leaseBits = 16 // trials fit: maxTrials is 1<<16 - 1
-	genMask   = 1<<(64-genShift) - 1
 	// minSyncTimeout bounds a sync when syncEvery is shorter: a store that
 	// answers in tens of milliseconds is not failing.
 	minSyncTimeout = time.Second
@@ -527,11 +526,12 @@ func (s *sharer) deltas(now int64) (read []epochCounts, fresh bool) {
 		s.seenResets = r
 	}
 	cur := tw.epoch(now)
-	for i := range tw.buckets {
+	buckets := tw.buckets()
+	for i := range buckets {
 		var e epochCounts
 		live := false
-		for k := range tw.buckets[i].c {
-			v := tw.buckets[i].c[k].Load()
+		for k := range buckets[i].c {
+			v := buckets[i].c[k].Load()
 			if age := uint32(cur) - uint32(v>>32); age < uint32(tw.n) && uint32(v) != 0 {
 				e.epoch, e.n[k], live = cur-int64(age)+tw.unixEpoch0, int64(uint32(v)), true
 			}

@@ -1,6 +1,7 @@
 package circuit
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -33,10 +34,15 @@ func (c *counts) add(o counts) {
 // without locks; counts may run a few nanoseconds behind concurrent records
 // but never loses one. The breaker's hot path switches on the concrete type
 // so that recording costs no interface call.
+//
+// A window belongs to the Closed round that last emptied it (reset) and to
+// the rounds after it; record drops the outcome of a call admitted in a round
+// before that, so that a call still in flight across a close or Reset cannot
+// leak into the fresh window.
 type window interface {
-	record(now int64, o outcome, slow bool)
+	record(now int64, o outcome, slow bool, gen uint64)
 	counts(now int64) counts
-	reset()
+	reset(gen uint64)
 }
 
 // timeWindow is a ring of buckets, each covering width nanoseconds of the
@@ -58,10 +64,22 @@ type timeWindow struct {
 	// epoch e + unixEpoch0.
 	phase      int64
 	unixEpoch0 int64
-	// buckets is a ring of a power of two >= n slots, so that the slot of an
-	// epoch is a mask, not a division; slots past the window read as empty.
+	// ring holds the buckets; reset replaces it (see countWindow.ring).
+	ring atomic.Pointer[timeRing]
+	mask int64
+	// last is the latest epoch recorded, written only when a new period
+	// begins. A record more than a ring's span after it finds every counter
+	// stale and starts a fresh ring: the 32-bit epochs in the counters wrap
+	// after 2^32 periods (50 days of 1ms buckets), and an idle breaker must
+	// not mistake a counter that old for a current one.
+	last atomic.Int64
+}
+
+// timeRing is a ring of a power of two >= n buckets, so that the slot of an
+// epoch is a mask, not a division; slots past the window read as empty.
+type timeRing struct {
+	gen     uint64 // the round that made it
 	buckets []bucket
-	mask    int64
 }
 
 type bucket struct {
@@ -78,14 +96,20 @@ func newTimeWindow(length int64, buckets int, base time.Time) *timeWindow {
 	for ring < buckets {
 		ring <<= 1
 	}
-	return &timeWindow{width: width, inv: 1 / float64(width), n: int64(buckets), phase: phase,
-		unixEpoch0: (unix - phase) / width, buckets: make([]bucket, ring), mask: int64(ring - 1)}
+	w := &timeWindow{width: width, inv: 1 / float64(width), n: int64(buckets), phase: phase,
+		unixEpoch0: (unix - phase) / width, mask: int64(ring - 1)}
+	w.reset(0)
+	return w
 }
+
+// buckets returns the current ring's buckets.
+func (w *timeWindow) buckets() []bucket { return w.ring.Load().buckets }
 
 // epoch returns the bucket period of clock reading now: (now+phase)/width,
 // by a multiplication whose rounding is corrected exactly.
 func (w *timeWindow) epoch(now int64) int64 {
-	x := max(now, 0) + w.phase
+	// Clamp where now+phase would overflow: 292 years after New.
+	x := min(max(now, 0), math.MaxInt64-w.phase) + w.phase
 	e := int64(float64(x) * w.inv)
 	if e*w.width > x {
 		e--
@@ -95,9 +119,26 @@ func (w *timeWindow) epoch(now int64) int64 {
 	return e
 }
 
-func (w *timeWindow) record(now int64, o outcome, slow bool) {
+func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
+	r := w.ring.Load()
+	if genBefore(gen, r.gen) {
+		return // admitted before the window was emptied
+	}
 	e := w.epoch(now)
-	b := &w.buckets[e&w.mask]
+	if l := w.last.Load(); e > l {
+		if e-l > w.mask {
+			fresh := &timeRing{gen: r.gen, buckets: make([]bucket, w.mask+1)}
+			if w.ring.CompareAndSwap(r, fresh) {
+				r = fresh
+			} else if r = w.ring.Load(); genBefore(gen, r.gen) {
+				return // another recorder started it, or a reset came between
+			}
+		}
+		for l < e && !w.last.CompareAndSwap(l, e) {
+			l = w.last.Load()
+		}
+	}
+	b := &r.buckets[e&w.mask]
 	bump(&b.c[o], uint32(e))
 	if slow {
 		bump(&b.c[slowSlot], uint32(e))
@@ -109,6 +150,8 @@ func bump(p *atomic.Uint64, epoch uint32) {
 	for {
 		v := p.Load()
 		switch d := int32(uint32(v>>32) - epoch); {
+		case uint32(v) == 0:
+			// Empty, whatever period it names: take it (below).
 		case d == 0:
 			// If a recorder of a later period restarts the counter between the
 			// Load and this Add, the outcome counts in that later period:
@@ -116,9 +159,11 @@ func bump(p *atomic.Uint64, epoch uint32) {
 			// window length.
 			p.Add(1)
 			return
-		case d > 0:
+		case d > 0 && d < 1<<24:
 			// The counter already counts a later period: this outcome, a
-			// window length old, has left the window.
+			// window length old, has left the window. (A counter "later" by
+			// more than 2^24 periods is one that wrapped around 2^32 while
+			// its slot lay idle: stale, and restarted below.)
 			return
 		}
 		if p.CompareAndSwap(v, uint64(epoch)<<32|1) {
@@ -128,11 +173,16 @@ func bump(p *atomic.Uint64, epoch uint32) {
 }
 
 func (w *timeWindow) counts(now int64) counts {
-	cur := uint32(w.epoch(now))
+	e := w.epoch(now)
+	if e-w.last.Load() > w.mask {
+		return counts{} // nothing recorded for longer than the ring spans
+	}
+	cur := uint32(e)
 	var sum [4]int
-	for i := range w.buckets {
+	buckets := w.buckets()
+	for i := range buckets {
 		for k := range sum {
-			v := w.buckets[i].c[k].Load()
+			v := buckets[i].c[k].Load()
 			if cur-uint32(v>>32) < uint32(w.n) {
 				sum[k] += int(uint32(v))
 			}
@@ -141,15 +191,9 @@ func (w *timeWindow) counts(now int64) counts {
 	return counts{successes: sum[success], failures: sum[failure], excluded: sum[excluded], slow: sum[slowSlot]}
 }
 
-// reset empties the window. An outcome recorded concurrently with it may be
-// kept or lost; the breaker resets only on transitions, and outcomes of the
-// round that ended are dropped by their generation anyway.
-func (w *timeWindow) reset() {
-	for i := range w.buckets {
-		for k := range w.buckets[i].c {
-			w.buckets[i].c[k].Store(0)
-		}
-	}
+// reset empties the window for round gen by replacing its ring.
+func (w *timeWindow) reset(gen uint64) {
+	w.ring.Store(&timeRing{gen: gen, buckets: make([]bucket, w.mask+1)})
 }
 
 // countWindow holds the last size counted outcomes. Excluded calls do not
@@ -163,6 +207,7 @@ type countWindow struct {
 }
 
 type countRing struct {
+	gen   uint64        // the round that made it
 	pos   atomic.Uint64 // slots written so far; the next goes to pos % size
 	_     [56]byte      // pos is written by every call, the totals not
 	slots []atomic.Uint32
@@ -182,16 +227,19 @@ const (
 
 func newCountWindow(size int) *countWindow {
 	w := &countWindow{size: size}
-	w.reset()
+	w.reset(0)
 	return w
 }
 
-func (w *countWindow) reset() {
-	w.ring.Store(&countRing{slots: make([]atomic.Uint32, w.size)})
+func (w *countWindow) reset(gen uint64) {
+	w.ring.Store(&countRing{gen: gen, slots: make([]atomic.Uint32, w.size)})
 }
 
-func (w *countWindow) record(_ int64, o outcome, slow bool) {
+func (w *countWindow) record(_ int64, o outcome, slow bool, gen uint64) {
 	r := w.ring.Load()
+	if genBefore(gen, r.gen) {
+		return // admitted before the window was emptied
+	}
 	if o == excluded {
 		r.excluded.Add(1)
 		return
@@ -237,6 +285,47 @@ func clamp(v int64) int {
 	}
 	return int(v)
 }
+
+// streak counts the failures since the last success (Metrics'
+// ConsecutiveFailures and the consecutive-failures rule). Like a window it
+// belongs to the round that last reset it: the word packs that round's
+// generation (high 32 bits) with the count, and a late outcome from an
+// earlier round changes nothing.
+type streak struct {
+	v atomic.Uint64
+}
+
+// fail counts a failure of a call admitted in round gen and returns the new
+// count, or 0 if the call came from before the last reset.
+func (s *streak) fail(gen uint64) int64 {
+	for {
+		v := s.v.Load()
+		if genBefore(gen, v>>32) {
+			return 0
+		}
+		if s.v.CompareAndSwap(v, v+1) {
+			return int64(uint32(v + 1))
+		}
+	}
+}
+
+// succeed ends the streak, unless the call came from before the last reset.
+// A run of successes only reads the word, leaving its cache line shared.
+func (s *streak) succeed(gen uint64) {
+	for {
+		v := s.v.Load()
+		if uint32(v) == 0 || genBefore(gen, v>>32) {
+			return
+		}
+		if s.v.CompareAndSwap(v, v>>32<<32) {
+			return
+		}
+	}
+}
+
+func (s *streak) reset(gen uint64) { s.v.Store(gen << 32) }
+
+func (s *streak) count() int { return int(uint32(s.v.Load())) }
 
 // hungTracker counts one round's calls in flight by the period they started
 // in, so that "how many have been in flight longer than after" is a sum over

@@ -40,7 +40,7 @@ func TestEpochIsExactDivision(t *testing.T) {
 func TestTimeWindowRingIsPowerOfTwo(t *testing.T) {
 	for buckets, ring := range map[int]int{1: 1, 2: 2, 3: 4, 10: 16, 16: 16, 17: 32} {
 		w := newTimeWindow(int64(time.Second)*int64(buckets), buckets, time.Unix(0, 0))
-		assert.Len(t, w.buckets, ring)
+		assert.Len(t, w.buckets(), ring)
 		assert.Equal(t, int64(buckets), w.n)
 	}
 }
