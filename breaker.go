@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -286,9 +287,10 @@ type core struct {
 	streak  int          // trips in a row, for WithOpenBackoff; guarded by mu
 	pending []Transition // not yet delivered to onChange; guarded by mu
 
-	// dmu is held while onChange runs; inHook says that it does.
-	dmu    sync.Mutex
-	inHook atomic.Bool
+	// dmu is held while onChange runs; hookG is the id of the goroutine
+	// running it, 0 when none.
+	dmu   sync.Mutex
+	hookG atomic.Uint64
 }
 
 func (c *core) init(cfg *config, name string) {
@@ -834,17 +836,20 @@ func (c *core) change(ch change) bool {
 	return true
 }
 
-// deliver runs onChange for the pending transitions, in order, outside mu.
-// Whoever holds dmu delivers everything queued until it finds the queue
-// empty, so a transition queued while another goroutine delivers is never
-// stranded. A goroutine that finds a hook running does not wait for it: the
-// hook may be running on this very goroutine (a hook that changes the state),
-// and the goroutine running it delivers the new transition when it returns.
+// deliver runs onChange for the pending transitions, in order, outside mu,
+// and returns when the transitions this goroutine queued have been delivered
+// (rule 6). Whoever holds dmu delivers everything queued until it finds the
+// queue empty, so a transition queued while another goroutine delivers is
+// never stranded: a goroutine that finds dmu held waits for it, and by then
+// its transition has been delivered, by the holder or by itself. The one
+// exception is a hook that changes the state: its goroutine already holds
+// dmu, so it must not wait; the new transition is delivered when the hook
+// returns.
 func (c *core) deliver() {
 	for {
 		if !c.dmu.TryLock() {
-			if c.inHook.Load() {
-				return
+			if g := c.hookG.Load(); g != 0 && g == goid() {
+				return // called from the hook itself
 			}
 			c.dmu.Lock()
 		}
@@ -859,9 +864,9 @@ func (c *core) deliver() {
 }
 
 func (c *core) runHooks() {
-	c.inHook.Store(true)
+	c.hookG.Store(goid())
 	defer func() {
-		c.inHook.Store(false)
+		c.hookG.Store(0)
 		c.dmu.Unlock()
 	}()
 	for {
@@ -910,4 +915,22 @@ func (c *core) allow(ctx context.Context) (func(error), error) {
 		o, _, hint := c.classify(ctx, timedOut, err)
 		c.complete(&p, o, hint)
 	}, nil
+}
+
+// goid returns the id of the calling goroutine, from the first line of its
+// stack trace ("goroutine 42 [running]:"). It costs about a microsecond and
+// runs only when a transition is delivered to a hook, to tell a hook that
+// changes the state from another goroutine that must wait for it.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	var id uint64
+	for _, ch := range b {
+		if ch < '0' || ch > '9' {
+			break
+		}
+		id = id*10 + uint64(ch-'0')
+	}
+	return id
 }

@@ -148,7 +148,7 @@ const (
 	// Rule 6 under concurrency: a goroutine that causes a change while another
 	// goroutine is running the hook hands its transition to that goroutine
 	// and returns before the hook has seen it.
-	hmBugHookHandOver = true
+	hmBugHookHandOver = false
 )
 
 func hmCalls(short, long int) int {
