@@ -653,7 +653,9 @@ func (c *core) hungTrip(w word, now int64) bool {
 	if w.state() == HalfOpen {
 		n = 1
 	}
-	if tr.inflight.Load() < n {
+	// All calls in flight, of this round or older ones: a cheap bound before
+	// the slots are summed.
+	if c.inflight.Load() < n {
 		return false
 	}
 	if now == unknown {

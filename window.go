@@ -335,10 +335,9 @@ func (s *streak) count() int { return int(uint32(s.v.Load())) }
 // lengths; a slot reused for a later period first moves its calls to older,
 // which counts calls older than the ring: hung by any measure.
 type hungTracker struct {
-	width    int64 // after/8, at least 1ns: hung calls are seen within after+width
-	slots    [hungSlots]atomic.Uint64
-	older    atomic.Int64
-	inflight atomic.Int64
+	width int64 // after/8, at least 1ns: hung calls are seen within after+width
+	slots [hungSlots]atomic.Uint64
+	older atomic.Int64
 }
 
 const (
@@ -355,7 +354,6 @@ func newHungTracker(after int64) *hungTracker {
 func epochDiff(a, b uint64) int64 { return int64((a-b)<<hungCountBits) >> hungCountBits }
 
 func (t *hungTracker) start(now int64) {
-	t.inflight.Add(1)
 	e := uint64(max(now, 0) / t.width)
 	s := &t.slots[e%hungSlots]
 	for {
@@ -378,7 +376,6 @@ func (t *hungTracker) start(now int64) {
 }
 
 func (t *hungTracker) end(start int64) {
-	t.inflight.Add(-1)
 	e := uint64(max(start, 0) / t.width)
 	s := &t.slots[e%hungSlots]
 	for {
