@@ -519,8 +519,9 @@ func FuzzExponentialBackoff(f *testing.F) {
 			step = min(step, maxD/2) * 2
 		}
 		step = min(step, maxD)
-		spread := int64(math.Ceil(jitter*float64(step))) + 1 + step>>52 // float rounding
-		require.True(t, d-step >= -spread && d-step <= spread,          // differences: step+spread may overflow
+		// In floats: jitter*step and step+spread may overflow int64.
+		spread := math.Ceil(jitter*float64(step)) + 1 + float64(step>>52) // float rounding
+		require.True(t, math.Abs(float64(d)-float64(step)) <= spread,
 			"ExponentialBackoff(%v, %v, %v)(%d) = %v, step %v ± %v", initial, maxD, jitter, attempt, d, step, spread)
 	})
 }
