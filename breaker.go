@@ -499,17 +499,29 @@ func (c *core) succeeded(w word) bool {
 func (c *core) completeSlow(p *permit, o outcome, hint, now int64) {
 	// Out of the in-flight count before the bulkhead slot is free, so that
 	// InFlight never shows more than the bulkhead's cap.
+	long := false // the call outlived its hung tracker's ring (2 × after)
 	if c.trackInflight() {
 		c.inflight.Add(-1)
 		if p.hung != nil {
-			p.hung.end(p.start)
+			long = p.hung.end(p.start)
 		}
 	}
 	if p.bulk {
 		c.bulk.release()
 	}
+	// at is when the outcome counts in a time window: now. But a call that
+	// WithHungCalls tracks has its start read already, and, unless it ran
+	// past twice after, started within that of now; its start then serves,
+	// and saves the second clock read (without a slow-call rule, which needs
+	// the end). It is a bucket early at most when after is a bucket long.
+	at := now
 	if now == unknown && (c.tw != nil || c.cfg.slowThreshold > 0) {
-		now = c.clk.now()
+		if p.hung != nil && c.cfg.slowThreshold == 0 && !long {
+			at = p.start
+		} else {
+			now = c.clk.now()
+			at = now
+		}
 	}
 	slow := c.cfg.slowThreshold > 0 && o != excluded && now-p.start >= int64(c.cfg.slowThreshold)
 
@@ -523,9 +535,9 @@ func (c *core) completeSlow(p *permit, o outcome, hint, now int64) {
 	}
 	gen := p.w.gen()
 	if c.tw != nil {
-		c.tw.record(now, o, slow, gen)
+		c.tw.record(at, o, slow, gen)
 	} else {
-		c.cw.record(now, o, slow, gen)
+		c.cw.record(at, o, slow, gen)
 	}
 	var streak int64
 	switch o {

@@ -192,3 +192,28 @@ func TestHungCallsInvalid(t *testing.T) {
 	_, err := circuit.New[int](circuit.WithHungCalls(-time.Second, 1))
 	assert.True(t, errors.Is(err, circuit.ErrInvalidOption))
 }
+
+// With WithHungCalls the breaker reads a call's start anyway; without a
+// slow-call rule the outcome counts at that start, unless the call outlived
+// the tracker's ring (two after lengths, seen by its slot being reused).
+func TestHungCallsOutcomeTime(t *testing.T) {
+	opts := []circuit.Option{circuit.WithHungCalls(100*time.Millisecond, 100), circuit.WithWindow(10*time.Second, 10)}
+	t.Run("a call within the ring counts at its start", func(t *testing.T) {
+		b, clk := newBreaker(t, opts...)
+		done := stuck(t, b, 1)[0]
+		clk.Advance(150 * time.Millisecond)
+		done(nil)
+		clk.Advance(10*time.Second - 150*time.Millisecond)
+		assert.Zero(t, b.Metrics().Calls, "its start's bucket has left the window")
+	})
+	t.Run("a call that outlived the ring counts at its end", func(t *testing.T) {
+		b, clk := newBreaker(t, opts...)
+		done := stuck(t, b, 1)[0]
+		clk.Advance(200 * time.Millisecond) // one ring later: the next call reuses the first's slot
+		stuck(t, b, 1)
+		clk.Advance(9 * time.Second)
+		done(nil)
+		clk.Advance(time.Second)
+		assert.Equal(t, 1, b.Metrics().Calls, "counted at 9.2s, still in the window at 10.2s")
+	})
+}

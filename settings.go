@@ -280,6 +280,12 @@ func WithIsFailure(fn func(error) bool) Option {
 // call is admitted and when State or Metrics is read. In HalfOpen a trial in
 // flight longer than after reopens the breaker. Choose after above the
 // dependency's p99 latency and below the client timeout. Off by default.
+//
+// The rule reads each call's start from the clock. Without WithSlowCalls the
+// time window then counts an outcome at its call's start instead of reading
+// the clock again at its end, unless the call ran longer than twice after
+// while others started: a call that outlasts the whole window on a quiet
+// breaker adds to the consecutive-failures rule but not to the rates.
 func WithHungCalls(after time.Duration, n int) Option {
 	return func(c *config) {
 		switch {

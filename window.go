@@ -375,17 +375,20 @@ func (t *hungTracker) start(now int64) {
 	}
 }
 
-func (t *hungTracker) end(start int64) {
+// end counts out a call that started at start, and reports whether it had
+// outlived the ring (its slot was reused: it started more than two after
+// lengths ago).
+func (t *hungTracker) end(start int64) bool {
 	e := uint64(max(start, 0) / t.width)
 	s := &t.slots[e%hungSlots]
 	for {
 		v := s.Load()
 		if epochDiff(v>>hungCountBits, e) != 0 {
 			t.older.Add(-1) // its slot was reused, and its count moved to older
-			return
+			return true
 		}
 		if s.CompareAndSwap(v, v-1) {
-			return
+			return false
 		}
 	}
 }
