@@ -633,7 +633,9 @@ func (c *core) trialSucceeded(w word, now int64) {
 		}
 		next := cur + oneSuccess
 		if c.word.CompareAndSwap(uint64(cur), uint64(next)) {
-			if s := next.successes(); s >= c.cfg.successThreshold {
+			// Only the success that reaches the threshold closes: later ones
+			// of the same round would race it to the same transition.
+			if s := next.successes(); s == c.cfg.successThreshold {
 				if now == unknown {
 					now = c.clk.now()
 				}
