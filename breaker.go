@@ -283,9 +283,9 @@ type core struct {
 	shared *sharer
 
 	// mu serializes transitions; the hot path never takes it.
-	mu      sync.Mutex
-	streak  int          // trips in a row, for WithOpenBackoff; guarded by mu
-	pending []Transition // not yet delivered to onChange; guarded by mu
+	mu         sync.Mutex
+	tripsInRow int          // for WithOpenBackoff; guarded by mu
+	pending    []Transition // not yet delivered to onChange; guarded by mu
 
 	// dmu is held while onChange runs; hookG is the id of the goroutine
 	// running it, 0 when none.
@@ -804,12 +804,12 @@ func (c *core) change(ch change) bool {
 	gen := w.gen() + 1
 	switch to {
 	case Open:
-		c.streak++
+		c.tripsInRow++
 		until := ch.until
 		if until == 0 {
 			d := int64(c.cfg.openTimeout)
 			if c.cfg.openBackoff != nil {
-				d = max(int64(c.cfg.openBackoff(c.streak)), 0)
+				d = max(int64(c.cfg.openBackoff(c.tripsInRow)), 0)
 			}
 			// Saturate: an error may ask for an absurdly long open period.
 			d = max(d, ch.minOpen)
@@ -824,7 +824,7 @@ func (c *core) change(ch change) bool {
 			c.shared.tripped(gen, at, until, reason, ch.cluster)
 		}
 	case Closed:
-		c.streak = 0
+		c.tripsInRow = 0
 		c.win.reset(gen)
 		c.cf.reset(gen)
 		if c.shared != nil {
