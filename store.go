@@ -278,15 +278,13 @@ func newSharer(c *core) *sharer {
 	return s
 }
 
-var replicaSeq atomic.Uint64
-
-// replicaID names a breaker instance uniquely and readably:
-// host/pid/sequence/random.
+// replicaID names a breaker instance uniquely and readably: host/pid/random
+// (8 random bytes tell apart the breakers of one process).
 func replicaID() string {
 	host, _ := os.Hostname()
-	var r [4]byte
+	var r [8]byte
 	_, _ = rand.Read(r[:])
-	return fmt.Sprintf("%s/%d/%d/%s", host, os.Getpid(), replicaSeq.Add(1), hex.EncodeToString(r[:]))
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(r[:]))
 }
 
 // others returns the other replicas' counts in the window at now, as of the
