@@ -315,7 +315,7 @@ func (c *core) init(cfg *config, name string) {
 			&rejection{name: name, sentinel: ErrBulkheadFull, what: fmt.Sprintf("%d calls in flight", cfg.bulkMax)})
 	}
 	if cfg.hungAfter > 0 {
-		c.hung.Store(newHungTracker(int64(cfg.hungAfter)))
+		c.hung.Store(newHungTracker(int64(cfg.hungAfter), 0))
 	}
 	if cfg.store != nil {
 		c.shared = newSharer(c)
@@ -660,9 +660,16 @@ func (c *core) giveBack(w word) {
 }
 
 // hungTrip trips the breaker in w (Closed or HalfOpen) if the round has too
-// many hung calls, and reports whether the state changed.
+// many hung calls, and reports whether w is over: it tripped the breaker, or
+// a change came first.
 func (c *core) hungTrip(w word, now int64) bool {
 	tr := c.hung.Load()
+	if tr.gen != w.gen() {
+		// A change is under way: it stores the next round's tracker before
+		// the word. Counting w's calls in that empty tracker would admit a
+		// call into a round that hung calls are ending; look again.
+		return true
+	}
 	n := int64(c.cfg.hungCalls)
 	if w.state() == HalfOpen {
 		n = 1
@@ -832,7 +839,7 @@ func (c *core) change(ch change) bool {
 		}
 	}
 	if c.cfg.hungAfter > 0 {
-		c.hung.Store(newHungTracker(int64(c.cfg.hungAfter)))
+		c.hung.Store(newHungTracker(int64(c.cfg.hungAfter), gen))
 	}
 	// Only the half-open permit fields change outside mu; retry over them.
 	next := makeWord(to, gen)

@@ -130,7 +130,9 @@ const DefaultSyncEvery = 500 * time.Millisecond
 // of replicas is open on their own evidence (WithQuorum). In the half-open
 // round after a cluster-wide trip, one replica at a time holds the store's
 // probe lease and makes the trial calls; the others reject calls with
-// ErrTooManyRequests until the round ends.
+// ErrTooManyRequests until the round ends. The lease lasts three sync
+// periods plus the sync timeout and is renewed at every sync; a replica whose
+// syncs fall behind makes no trial call once its lease has ended.
 //
 // A sync that fails or takes longer than max(syncEvery, 1s) is reported to
 // WithStoreErrors' function and counted in Metrics.StoreErrors; meanwhile
@@ -215,6 +217,10 @@ type sharer struct {
 	// lease is halfGen<<leaseBits | trials granted, for the half-open round
 	// of the cluster trip this replica follows; 0 when it follows none.
 	lease atomic.Uint64
+	// grantUntil is the clock reading at which the store's lease behind a
+	// grant ends: the sync's start plus the Lease it asked for. It is stored
+	// before a grant is, so that a grant is never read with an older bound.
+	grantUntil atomic.Int64
 	// resetEpoch is the Unix epoch of the bucket of the last window reset:
 	// shared counts of that bucket and older predate it and are ignored.
 	resetEpoch atomic.Int64
@@ -370,13 +376,24 @@ func (s *sharer) closed(gen uint64, at int64) {
 }
 
 // probes returns how many trial calls the half-open round gen may admit: the
-// lease's grant in the half-open round of a cluster trip, else trials.
+// lease's grant in the half-open round of a cluster trip, else trials. A
+// grant lapses with the store's lease behind it, so that a replica whose
+// syncs fell behind cannot probe alongside the next holder.
 func (s *sharer) probes(gen uint64) int {
 	if v := s.lease.Load(); v != 0 && v>>leaseBits == gen && s.healthy.Load() {
-		return int(v & (1<<leaseBits - 1))
+		grant := int(v & (1<<leaseBits - 1))
+		if grant > 0 && s.c.clk.now() >= s.grantUntil.Load() {
+			return 0
+		}
+		return grant
 	}
 	return s.c.cfg.trials
 }
+
+// leaseFor is the Lease a sync asks for: three sync periods, so that a
+// holder renews it twice over before it ends, plus the sync timeout, so
+// that a grant that came back from a slow sync can still be used.
+func (s *sharer) leaseFor() time.Duration { return 3*s.every + s.timeout }
 
 func (s *sharer) errors() uint64 { return s.errs.Load() }
 
@@ -430,7 +447,7 @@ func (s *sharer) sync() (again bool) {
 		Now:     c.clk.at(now),
 		Width:   time.Duration(c.tw.width),
 		Buckets: int(c.tw.n),
-		Lease:   3 * s.every,
+		Lease:   s.leaseFor(),
 		TTL:     10 * c.cfg.windowLength,
 	}
 	read, fresh := s.deltas(now)
@@ -440,8 +457,8 @@ func (s *sharer) sync() (again bool) {
 
 	w := word(c.word.Load())
 	s.mu.Lock()
-	if s.publish != nil && (w.gen() != s.publishGen || w.state() != Open) {
-		s.publish = nil // that round is over
+	if s.publishOver(w) {
+		s.publish = nil
 	}
 	r.Trip, r.Closed = s.publish, s.closedRound
 	follow, followGen, own := s.follow, s.followGen, s.ownGen
@@ -488,6 +505,14 @@ func (s *sharer) sync() (again bool) {
 	}
 	s.mu.Unlock()
 	return s.apply(v, r)
+}
+
+// publishOver reports whether the trip waiting to be published belongs to
+// a round that w shows over. tripped sets publish before the breaker's word
+// shows the new round, so a w read just before is older than publishGen:
+// the trip is kept then. Called under mu.
+func (s *sharer) publishOver(w word) bool {
+	return s.publish != nil && genBefore(s.publishGen, w.gen())
 }
 
 func (s *sharer) fail(err error) {
@@ -636,7 +661,18 @@ func (s *sharer) apply(v View, r Report) (again bool) {
 		if r.Probes > 0 && r.Round == t.Round {
 			grant = min(v.Probes, c.cfg.trials)
 		}
-		s.lease.Store(((followGen+1)&genMask)<<leaseBits | uint64(grant))
+		half := (followGen + 1) & genMask
+		s.mu.Lock()
+		// Only over the lease word of the round it followed at the start:
+		// a failed trial may have published the next trip since, with a
+		// lease word of its own.
+		if lw := s.lease.Load(); s.follow == follow && s.followGen == followGen && lw>>leaseBits == half {
+			if grant > 0 {
+				s.grantUntil.Store(int64(r.Now.Sub(c.clk.base) + r.Lease))
+			}
+			s.lease.Store(half<<leaseBits | uint64(grant))
+		}
+		s.mu.Unlock()
 	case t != nil && t.Round != applied:
 		switch w.state() {
 		case Closed, HalfOpen:

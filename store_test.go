@@ -154,14 +154,41 @@ func (m *memStore) waitSyncs(t *testing.T, n int64) {
 	require.Eventually(t, func() bool { return m.syncs.Load() >= target }, 5*time.Second, time.Millisecond)
 }
 
+// holder returns the replica that holds name's probe lease, "" if none.
+func (m *memStore) holder(name string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if st := m.breakers[name]; st != nil {
+		return st.holder
+	}
+	return ""
+}
+
 // flakyStore fails while down is set, and hangs until its context ends while
-// hang is set; otherwise it passes syncs to the store under it.
+// hang is set; otherwise it passes syncs to the store under it. Between
+// hold and release, syncs wait to be passed on.
 type flakyStore struct {
 	circuit.Store
 	down, hang atomic.Bool
 	calls      atomic.Int64
 	inflight   atomic.Int64
 	maxFlight  atomic.Int64 // the most syncs in flight at once
+	gate       atomic.Pointer[chan struct{}]
+	held       atomic.Int64 // syncs waiting at the gate
+}
+
+func (f *flakyStore) hold() {
+	gate := make(chan struct{})
+	f.gate.Store(&gate)
+}
+
+func (f *flakyStore) release() { close(*f.gate.Swap(nil)) }
+
+// waitHeld waits until a sync waits at the gate: its replica applies no
+// view until release.
+func (f *flakyStore) waitHeld(t *testing.T) {
+	t.Helper()
+	require.Eventually(t, func() bool { return f.held.Load() > 0 }, 5*time.Second, time.Millisecond)
 }
 
 var errStoreDown = errors.New("store down")
@@ -175,6 +202,14 @@ func (f *flakyStore) Sync(ctx context.Context, r circuit.Report) (circuit.View, 
 	if f.hang.Load() {
 		<-ctx.Done()
 		return circuit.View{}, ctx.Err()
+	}
+	if gate := f.gate.Load(); gate != nil {
+		f.held.Add(1)
+		select {
+		case <-*gate:
+		case <-ctx.Done():
+		}
+		f.held.Add(-1)
 	}
 	if f.down.Load() {
 		return circuit.View{}, errStoreDown
@@ -374,6 +409,40 @@ func TestStoreHalfOpenProbesAreCoordinated(t *testing.T) {
 	assert.Equal(t, []circuit.State{circuit.Closed, circuit.Closed, circuit.Closed}, states(bs))
 }
 
+// A grant lapses with the store's lease behind it: a holder whose syncs fell
+// behind makes no trial call once its lease has ended, when the store may
+// have handed the lease to another replica.
+func TestStoreGrantLapsesWithItsLease(t *testing.T) {
+	mem := newMemStore()
+	store := &flakyStore{Store: mem}
+	clk := circuittest.NewClock(epoch)
+	bs := replicas(t, 1, store, clk, append(rateOnly(20), circuit.WithHalfOpenTrials(2))...)
+	b := bs[0]
+	require.ErrorIs(t, calls(b, 20, fail), errBoom)
+	waitFor(t, circuit.Open, bs, nil)
+	// Rejected calls make it ask for the probe lease, which it gets; a sync
+	// after that one means the grant has been applied.
+	require.Eventually(t, func() bool {
+		_, _ = b.Execute(context.Background(), succeed)
+		return mem.holder("svc") != ""
+	}, 5*time.Second, time.Millisecond)
+	mem.waitSyncs(t, 1)
+
+	store.hold()
+	store.waitHeld(t)
+	clk.Advance(6 * time.Second) // past the open timeout and the lease
+	_, err := b.Execute(context.Background(), func(context.Context) (int, error) {
+		t.Error("a trial call on a lapsed grant")
+		return 0, nil
+	})
+	require.ErrorIs(t, err, circuit.ErrTooManyRequests)
+	assert.Equal(t, circuit.HalfOpen, b.State())
+
+	// Its next syncs renew the lease at the new time, and it probes.
+	store.release()
+	waitFor(t, circuit.Closed, bs, func() { _, _ = b.Execute(context.Background(), succeed) })
+}
+
 func TestStoreFailuresLeaveBreakerLocal(t *testing.T) {
 	store := &flakyStore{Store: newMemStore()}
 	store.down.Store(true)
@@ -495,7 +564,7 @@ func TestStoreReports(t *testing.T) {
 		assert.Equal(t, time.Second, r.Width)
 		assert.Equal(t, 10, r.Buckets)
 		assert.Equal(t, 100*time.Second, r.TTL, "state kept for 10 × the window")
-		assert.Equal(t, 3*syncEvery, r.Lease)
+		assert.Equal(t, 3*syncEvery+time.Second, r.Lease, "three periods plus the sync timeout")
 		assert.Nil(t, r.Trip)
 		for _, d := range r.Deltas {
 			s := sums[d.Epoch]

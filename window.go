@@ -335,7 +335,8 @@ func (s *streak) count() int { return int(uint32(s.v.Load())) }
 // lengths; a slot reused for a later period first moves its calls to older,
 // which counts calls older than the ring: hung by any measure.
 type hungTracker struct {
-	width int64 // after/8, at least 1ns: hung calls are seen within after+width
+	gen   uint64 // the round it counts the calls of
+	width int64  // after/8, at least 1ns: hung calls are seen within after+width
 	slots [hungSlots]atomic.Uint64
 	older atomic.Int64
 }
@@ -346,8 +347,8 @@ const (
 	hungCountMask = 1<<hungCountBits - 1
 )
 
-func newHungTracker(after int64) *hungTracker {
-	return &hungTracker{width: max(after/(hungSlots/2), 1)}
+func newHungTracker(after int64, gen uint64) *hungTracker {
+	return &hungTracker{gen: gen & genMask, width: max(after/(hungSlots/2), 1)}
 }
 
 // epochDiff is a - b for 40-bit epochs, as a signed number.
