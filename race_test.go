@@ -34,7 +34,7 @@ func TestPublishOutlivesAnOlderWord(t *testing.T) {
 func TestHungTripSeesAChangeUnderWay(t *testing.T) {
 	b, err := New[int](WithHungCalls(time.Second, 1))
 	require.NoError(t, err)
-	c := b.c
+	c := &b.c
 	w := word(c.word.Load())
 	require.Equal(t, Closed, w.state())
 	c.hung.Store(newHungTracker(int64(time.Second), w.gen()+1))
