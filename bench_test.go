@@ -122,6 +122,35 @@ func BenchmarkAllowDone(b *testing.B) {
 	}
 }
 
+// The floor under Allow/done on the machine at hand: the two costs no
+// implementation of it can skip. A done function must be a value of its own
+// per call, for its second call to do nothing, so it is one allocation; and
+// counting the outcome in the time window takes one monotonic clock read.
+
+var (
+	floorBase = time.Now()
+	floorSink func(error)
+	floorN    int64
+)
+
+// BenchmarkFloorClockRead is one monotonic clock read.
+func BenchmarkFloorClockRead(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		floorN += int64(time.Since(floorBase))
+	}
+}
+
+// BenchmarkFloorFuncAlloc is one func value that escapes, holding what a done
+// function holds: three words.
+func BenchmarkFloorFuncAlloc(b *testing.B) {
+	b.ReportAllocs()
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		n := int64(i)
+		floorSink = func(error) { floorN += n + int64(len(ctx.Value(n).(string))) }
+	}
+}
+
 func BenchmarkMetrics(b *testing.B) {
 	br := circuit.MustNew[int]()
 	ctx := context.Background()
