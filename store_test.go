@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed33933975/circuit"
 	"github.com/seed33933975/circuit/circuittest"
+	"github.com/seed33933975/circuit/internal/sharetest"
 )
 
 // memStore is an in-memory circuit.Store that follows the rules of the
@@ -219,51 +220,11 @@ func (f *flakyStore) Sync(ctx context.Context, r circuit.Report) (circuit.View, 
 
 const syncEvery = 20 * time.Millisecond
 
-// schedulingSlack is added to bounds of real time: the sync goroutines are
-// scheduled late now and then, on a loaded 2-core machine under -race.
-const schedulingSlack = 250 * time.Millisecond
-
 // replicas returns n breakers named "svc" on one fake clock, sharing store,
 // with opts after the sharing options. They are closed when the test ends.
 func replicas(t *testing.T, n int, store circuit.Store, clk *circuittest.Clock, opts ...circuit.Option) []*circuit.Breaker[int] {
 	t.Helper()
-	bs := make([]*circuit.Breaker[int], n)
-	for i := range bs {
-		o := append([]circuit.Option{circuit.WithName("svc"), circuit.WithClock(clk), circuit.WithStore(store, syncEvery)}, opts...)
-		bs[i] = circuit.MustNew[int](o...)
-		t.Cleanup(func() { assert.NoError(t, bs[i].Close()) })
-	}
-	return bs
-}
-
-func states(bs []*circuit.Breaker[int]) []circuit.State {
-	out := make([]circuit.State, len(bs))
-	for i, b := range bs {
-		out[i] = b.State()
-	}
-	return out
-}
-
-// waitFor waits until every replica is in want, calling each (if not nil)
-// before every look; if they never are, it reports the states last seen.
-func waitFor(t *testing.T, want circuit.State, bs []*circuit.Breaker[int], each func()) {
-	t.Helper()
-	all := make([]circuit.State, len(bs))
-	for i := range all {
-		all[i] = want
-	}
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		if each != nil {
-			each()
-		}
-		assert.Equal(c, all, states(bs))
-	}, 5*time.Second, time.Millisecond)
-}
-
-// rateOnly is the failure-rate rule alone: consecutive failures off.
-func rateOnly(minCalls int) []circuit.Option {
-	return []circuit.Option{circuit.WithConsecutiveFailures(0), circuit.WithFailureRate(0.5, minCalls),
-		circuit.WithWindow(time.Minute, 6), circuit.WithOpenTimeout(5 * time.Second)}
+	return sharetest.Replicas(t, n, "svc", store, syncEvery, clk, opts...)
 }
 
 // Case 1: the failure-rate rule runs on the cluster's figures.
@@ -271,17 +232,17 @@ func TestStoreClusterRateTripOpensEveryReplica(t *testing.T) {
 	store := newMemStore()
 	clk := circuittest.NewClock(epoch)
 	var rec recorder
-	bs := replicas(t, 3, store, clk, append(rateOnly(20), circuit.WithOnStateChange(rec.hook))...)
+	bs := replicas(t, 3, store, clk, append(sharetest.RateOnly(20), circuit.WithOnStateChange(rec.hook))...)
 
 	for _, b := range bs {
 		require.ErrorIs(t, calls(b, 10, fail), errBoom)
 		assert.Equal(t, 10, b.Metrics().Calls, "each replica saw 10 calls: below minCalls alone")
 	}
 	start := time.Now()
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 	took := time.Since(start)
 	t.Logf("cluster-wide rate trip: all 3 replicas open %v after the last call (sync every %v)", took, syncEvery)
-	assert.Less(t, took, 2*syncEvery+schedulingSlack, "within two sync periods")
+	assert.Less(t, took, 2*syncEvery+sharetest.SchedulingSlack, "within two sync periods")
 
 	for _, tr := range rec.get() {
 		require.Equal(t, circuit.Open, tr.To)
@@ -339,7 +300,7 @@ func TestStoreLocalTripNeedsQuorum(t *testing.T) {
 			}, 5*time.Second, time.Millisecond)
 			took := time.Since(start)
 			t.Logf("quorum trip: the remaining replica rejects %v after the quorum-making trip (sync every %v)", took, syncEvery)
-			assert.Less(t, took, 2*syncEvery+schedulingSlack, "within two sync periods")
+			assert.Less(t, took, 2*syncEvery+sharetest.SchedulingSlack, "within two sync periods")
 
 			store.waitSyncs(t, int64(3*tt.replicas))
 			assert.Equal(t, tt.spread, store.openReplicas("svc", epoch),
@@ -356,46 +317,31 @@ func TestStoreHalfOpenProbesAreCoordinated(t *testing.T) {
 	store := newMemStore()
 	clk := circuittest.NewClock(epoch)
 	const trials = 2
-	bs := replicas(t, 3, store, clk, append(rateOnly(20), circuit.WithHalfOpenTrials(trials))...)
+	bs := replicas(t, 3, store, clk, append(sharetest.RateOnly(20), circuit.WithHalfOpenTrials(trials))...)
 	for _, b := range bs {
 		calls(b, 10, fail)
 	}
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 
-	var healthy atomic.Bool
-	var probes atomic.Int64
-	// call runs one call through every replica, counting the calls that
-	// reach the dependency as trials of a half-open round.
-	call := func() {
-		for _, b := range bs {
-			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
-				if b.State() == circuit.HalfOpen {
-					probes.Add(1)
-				}
-				if !healthy.Load() {
-					return 0, errBoom
-				}
-				return 1, nil
-			})
-		}
-	}
+	var dep sharetest.Dependency
+	call := func() { dep.CallAll(bs) }
 	round := store.trip("svc")
 	require.NotNil(t, round)
 
 	// A failed probe reopens every replica, in a new round.
 	clk.Advance(6 * time.Second)
-	waitFor(t, circuit.Open, bs, call)
+	sharetest.WaitFor(t, circuit.Open, bs, call)
 	tr := store.trip("svc")
 	require.NotNil(t, tr)
 	assert.NotEqual(t, round.Round, tr.Round, "a new trip")
-	assert.Equal(t, int64(1), probes.Load(), "the first failed trial reopened the cluster")
+	assert.Equal(t, int64(1), dep.Probes.Load(), "the first failed trial reopened the cluster")
 
 	// Successful probes close the holder, and the trip's end the others.
-	probes.Store(0)
-	healthy.Store(true)
+	dep.Probes.Store(0)
+	dep.Healthy.Store(true)
 	clk.Advance(6 * time.Second)
-	waitFor(t, circuit.Closed, bs, call)
-	assert.Equal(t, int64(trials), probes.Load(), "at most trials probes across all replicas in the round")
+	sharetest.WaitFor(t, circuit.Closed, bs, call)
+	assert.Equal(t, int64(trials), dep.Probes.Load(), "at most trials probes across all replicas in the round")
 	assert.Nil(t, store.trip("svc"), "the closing replica ended the trip")
 
 	// The window still holds the 30 failures of before the trip, but a
@@ -406,7 +352,7 @@ func TestStoreHalfOpenProbesAreCoordinated(t *testing.T) {
 		require.ErrorIs(t, calls(b, 1, fail), errBoom)
 	}
 	store.waitSyncs(t, 3*3)
-	assert.Equal(t, []circuit.State{circuit.Closed, circuit.Closed, circuit.Closed}, states(bs))
+	assert.Equal(t, []circuit.State{circuit.Closed, circuit.Closed, circuit.Closed}, sharetest.States(bs))
 }
 
 // A grant lapses with the store's lease behind it: a holder whose syncs fell
@@ -416,10 +362,10 @@ func TestStoreGrantLapsesWithItsLease(t *testing.T) {
 	mem := newMemStore()
 	store := &flakyStore{Store: mem}
 	clk := circuittest.NewClock(epoch)
-	bs := replicas(t, 1, store, clk, append(rateOnly(20), circuit.WithHalfOpenTrials(2))...)
+	bs := replicas(t, 1, store, clk, append(sharetest.RateOnly(20), circuit.WithHalfOpenTrials(2))...)
 	b := bs[0]
 	require.ErrorIs(t, calls(b, 20, fail), errBoom)
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 	// Rejected calls make it ask for the probe lease, which it gets; a sync
 	// after that one means the grant has been applied.
 	require.Eventually(t, func() bool {
@@ -440,7 +386,7 @@ func TestStoreGrantLapsesWithItsLease(t *testing.T) {
 
 	// Its next syncs renew the lease at the new time, and it probes.
 	store.release()
-	waitFor(t, circuit.Closed, bs, func() { _, _ = b.Execute(context.Background(), succeed) })
+	sharetest.WaitFor(t, circuit.Closed, bs, func() { _, _ = b.Execute(context.Background(), succeed) })
 }
 
 func TestStoreFailuresLeaveBreakerLocal(t *testing.T) {
@@ -454,7 +400,7 @@ func TestStoreFailuresLeaveBreakerLocal(t *testing.T) {
 		defer mu.Unlock()
 		reported = append(reported, err)
 	})
-	bs := replicas(t, 3, store, clk, append(rateOnly(20), hook)...)
+	bs := replicas(t, 3, store, clk, append(sharetest.RateOnly(20), hook)...)
 
 	require.Eventually(t, func() bool { return bs[0].Metrics().StoreErrors >= 2 }, 5*time.Second, time.Millisecond)
 	for _, b := range bs {
@@ -468,7 +414,7 @@ func TestStoreFailuresLeaveBreakerLocal(t *testing.T) {
 	// The local rules still work: 15 failures after 5 successes trip
 	// replica 0 alone.
 	require.ErrorIs(t, calls(bs[0], 15, fail), errBoom)
-	assert.Equal(t, []circuit.State{circuit.Open, circuit.Closed, circuit.Closed}, states(bs))
+	assert.Equal(t, []circuit.State{circuit.Open, circuit.Closed, circuit.Closed}, sharetest.States(bs))
 
 	// Its half-open round is its own: a trial closes it.
 	clk.Advance(6 * time.Second)
@@ -484,7 +430,7 @@ func TestStoreFailuresLeaveBreakerLocal(t *testing.T) {
 	for _, b := range bs[1:] {
 		calls(b, 10, fail)
 	}
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 	assert.Equal(t, before, bs[1].Metrics().StoreErrors, "no errors once the store answers")
 }
 
@@ -592,17 +538,17 @@ func TestStoreSlowCallsShareTheWindow(t *testing.T) {
 		require.NoError(t, calls(b, 6, slow))
 		assert.Equal(t, circuit.Closed, b.State(), "6 slow calls are below minCalls 10 alone")
 	}
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 }
 
 func TestStoreLeavesRoundOnForceOpenAndReset(t *testing.T) {
 	store := newMemStore()
 	clk := circuittest.NewClock(epoch)
-	bs := replicas(t, 2, store, clk, rateOnly(10)...)
+	bs := replicas(t, 2, store, clk, sharetest.RateOnly(10)...)
 	for _, b := range bs {
 		calls(b, 5, fail)
 	}
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 
 	bs[0].ForceOpen()
 	bs[1].Reset()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed33933975/circuit"
 	"github.com/seed33933975/circuit/circuittest"
+	"github.com/seed33933975/circuit/internal/sharetest"
 	"github.com/seed33933975/circuit/redisstore"
 	"github.com/seed33933975/circuit/redisstore/redistest"
 )
@@ -25,10 +26,7 @@ import (
 
 const (
 	syncEvery = 50 * time.Millisecond
-	// schedulingSlack is added to bounds of real time: sync goroutines are
-	// scheduled late now and then on a loaded 2-core machine under -race.
-	schedulingSlack = 250 * time.Millisecond
-	name            = "payments"
+	name      = "payments"
 )
 
 var (
@@ -54,17 +52,11 @@ func newClient(t *testing.T, srv *redistest.Server) *redis.Client {
 	return c
 }
 
-// replicas returns n breakers named name on clk, sharing state through
-// store, with opts after the sharing options; closed when the test ends.
+// replicas returns n breakers named name on one fake clock, sharing store,
+// with opts after the sharing options. They are closed when the test ends.
 func replicas(t *testing.T, n int, store circuit.Store, clk *circuittest.Clock, opts ...circuit.Option) []*circuit.Breaker[int] {
 	t.Helper()
-	bs := make([]*circuit.Breaker[int], n)
-	for i := range bs {
-		o := append([]circuit.Option{circuit.WithName(name), circuit.WithClock(clk), circuit.WithStore(store, syncEvery)}, opts...)
-		bs[i] = circuit.MustNew[int](o...)
-		t.Cleanup(func() { assert.NoError(t, bs[i].Close()) })
-	}
-	return bs
+	return sharetest.Replicas(t, n, name, store, syncEvery, clk, opts...)
 }
 
 // countingStore counts the syncs that its store answered.
@@ -89,36 +81,6 @@ func (c *countingStore) wait(t *testing.T, n int64) {
 	require.Eventually(t, func() bool { return c.n.Load() >= target }, 5*time.Second, time.Millisecond)
 }
 
-// rateOnly is the failure-rate rule alone, over a minute's window.
-func rateOnly(minCalls int) []circuit.Option {
-	return []circuit.Option{circuit.WithConsecutiveFailures(0), circuit.WithFailureRate(0.5, minCalls),
-		circuit.WithWindow(time.Minute, 6), circuit.WithOpenTimeout(5 * time.Second)}
-}
-
-func states(bs []*circuit.Breaker[int]) []circuit.State {
-	out := make([]circuit.State, len(bs))
-	for i, b := range bs {
-		out[i] = b.State()
-	}
-	return out
-}
-
-// waitFor waits until every replica is in want, calling each (if not nil)
-// before every look; if they never are, it reports the states last seen.
-func waitFor(t *testing.T, want circuit.State, bs []*circuit.Breaker[int], each func()) {
-	t.Helper()
-	all := make([]circuit.State, len(bs))
-	for i := range all {
-		all[i] = want
-	}
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		if each != nil {
-			each()
-		}
-		assert.Equal(c, all, states(bs))
-	}, 5*time.Second, time.Millisecond)
-}
-
 // waitReplicas waits until n replicas have synced with Redis: the fleet is up.
 func waitReplicas(t *testing.T, rdb redis.UniversalClient, store *redisstore.Store, n int) {
 	t.Helper()
@@ -133,7 +95,7 @@ func TestClusterWideFailureRateOpensEveryReplica(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := newClient(t, srv)
 	store := redisstore.New(rdb)
-	bs := replicas(t, 3, store, circuittest.NewClock(start), rateOnly(20)...)
+	bs := replicas(t, 3, store, circuittest.NewClock(start), sharetest.RateOnly(20)...)
 	waitReplicas(t, rdb, store, 3)
 
 	for _, b := range bs {
@@ -141,10 +103,10 @@ func TestClusterWideFailureRateOpensEveryReplica(t *testing.T) {
 		assert.Equal(t, 10, b.Metrics().Calls, "10 calls on each replica: below minCalls alone")
 	}
 	t0 := time.Now()
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 	took := time.Since(t0)
 	t.Logf("time to open (case 1, cluster-wide failure rate): all 3 replicas open %v after the last call; sync every %v", took, syncEvery)
-	assert.Less(t, took, 2*syncEvery+schedulingSlack, "within two sync periods")
+	assert.Less(t, took, 2*syncEvery+sharetest.SchedulingSlack, "within two sync periods")
 	for _, b := range bs {
 		_, err := b.Execute(context.Background(), succeed)
 		assert.ErrorIs(t, err, circuit.ErrOpen)
@@ -175,7 +137,7 @@ func TestLocalTripSpreadsOnlyWithQuorum(t *testing.T) {
 	openOwn := func() int64 { return rdb.HLen(context.Background(), store.Keys(name)[2]).Val() }
 	require.Eventually(t, func() bool { return openOwn() == 1 }, 5*time.Second, time.Millisecond, "replica 0 reports itself open")
 	counted.wait(t, 3*3) // every replica syncs a few times more
-	assert.Equal(t, []circuit.State{circuit.Open, circuit.Closed, circuit.Closed}, states(bs), "one of three is no quorum")
+	assert.Equal(t, []circuit.State{circuit.Open, circuit.Closed, circuit.Closed}, sharetest.States(bs), "one of three is no quorum")
 	require.NoError(t, calls(bs[1], 1, succeed))
 
 	require.ErrorIs(t, calls(bs[1], 3, fail), errBoom)
@@ -186,7 +148,7 @@ func TestLocalTripSpreadsOnlyWithQuorum(t *testing.T) {
 	}, 5*time.Second, time.Millisecond)
 	took := time.Since(t0)
 	t.Logf("time to open (case 2, quorum 2 of 3): the third replica rejects %v after the second trip; sync every %v", took, syncEvery)
-	assert.Less(t, took, 2*syncEvery+schedulingSlack, "within two sync periods")
+	assert.Less(t, took, 2*syncEvery+sharetest.SchedulingSlack, "within two sync periods")
 	mu.Lock()
 	assert.Contains(t, reasons, "opened by the cluster: 2 of 3 replicas open")
 	mu.Unlock()
@@ -202,46 +164,33 @@ func TestHalfOpenProbesAcrossReplicas(t *testing.T) {
 	store := redisstore.New(rdb)
 	clk := circuittest.NewClock(start)
 	const trials = 3
-	bs := replicas(t, 3, store, clk, append(rateOnly(20), circuit.WithHalfOpenTrials(trials))...)
+	bs := replicas(t, 3, store, clk, append(sharetest.RateOnly(20), circuit.WithHalfOpenTrials(trials))...)
 	waitReplicas(t, rdb, store, 3)
 	for _, b := range bs {
 		calls(b, 10, fail)
 	}
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 
-	var probes atomic.Int64
-	var healthy atomic.Bool
-	callAll := func() {
-		for _, b := range bs {
-			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
-				if b.State() == circuit.HalfOpen {
-					probes.Add(1)
-				}
-				if !healthy.Load() {
-					return 0, errBoom
-				}
-				return 1, nil
-			})
-		}
-	}
+	var dep sharetest.Dependency
+	callAll := func() { dep.CallAll(bs) }
 	tripKey := store.Keys(name)[3]
 	round := rdb.HGet(context.Background(), tripKey, "round").Val()
 	require.NotEmpty(t, round)
 
 	// The dependency is still down: the first trial fails and reopens all.
 	clk.Advance(6 * time.Second)
-	waitFor(t, circuit.Open, bs, callAll)
+	sharetest.WaitFor(t, circuit.Open, bs, callAll)
 	assert.NotEqual(t, round, rdb.HGet(context.Background(), tripKey, "round").Val(), "a new trip")
-	assert.Equal(t, int64(1), probes.Load(), "one failed trial reopens the cluster")
+	assert.Equal(t, int64(1), dep.Probes.Load(), "one failed trial reopens the cluster")
 
 	// It has recovered: trials trials close the lease holder, the others follow.
-	probes.Store(0)
-	healthy.Store(true)
+	dep.Probes.Store(0)
+	dep.Healthy.Store(true)
 	clk.Advance(6 * time.Second)
 	t0 := time.Now()
-	waitFor(t, circuit.Closed, bs, callAll)
-	t.Logf("half-open round: %d probes across 3 replicas (trials %d); all closed %v after the open period ended", probes.Load(), trials, time.Since(t0))
-	assert.Equal(t, int64(trials), probes.Load(), "at most trials probes cluster-wide")
+	sharetest.WaitFor(t, circuit.Closed, bs, callAll)
+	t.Logf("half-open round: %d probes across 3 replicas (trials %d); all closed %v after the open period ended", dep.Probes.Load(), trials, time.Since(t0))
+	assert.Equal(t, int64(trials), dep.Probes.Load(), "at most trials probes cluster-wide")
 	assert.Zero(t, rdb.Exists(context.Background(), tripKey).Val(), "the trip ended")
 }
 
@@ -289,7 +238,7 @@ func TestRedisDownAndBack(t *testing.T) {
 	assert.Less(t, sm, 2*lm+time.Microsecond, "no latency added while Redis is down")
 	// The local rules still work: 5 failures in a row trip replica 0.
 	require.ErrorIs(t, calls(bs[0], 5, fail), errBoom)
-	assert.Equal(t, []circuit.State{circuit.Open, circuit.Closed, circuit.Closed}, states(bs))
+	assert.Equal(t, []circuit.State{circuit.Open, circuit.Closed, circuit.Closed}, sharetest.States(bs))
 
 	// Redis comes back, empty: syncs succeed again, and sharing resumes: a
 	// second replica's trip makes the quorum that opens the third.
@@ -298,7 +247,7 @@ func TestRedisDownAndBack(t *testing.T) {
 	errs := reported.Load()
 	require.ErrorIs(t, calls(bs[1], 5, fail), errBoom)
 	t0 := time.Now()
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 	t.Logf("after the restart, the quorum opened the third replica in %v", time.Since(t0))
 	assert.Equal(t, errs, reported.Load(), "no errors once Redis answers")
 }

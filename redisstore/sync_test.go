@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed33933975/circuit"
 	"github.com/seed33933975/circuit/circuittest"
+	"github.com/seed33933975/circuit/internal/sharetest"
 	"github.com/seed33933975/circuit/redisstore"
 	"github.com/seed33933975/circuit/redisstore/redistest"
 )
@@ -243,12 +244,12 @@ func TestRedisCluster(t *testing.T) {
 		assert.Equal(t, []circuit.Bucket{{Epoch: epochOf(start), Failures: 2}}, v.Buckets)
 	}
 
-	bs := replicas(t, 3, store, circuittest.NewClock(start), rateOnly(20)...)
+	bs := replicas(t, 3, store, circuittest.NewClock(start), sharetest.RateOnly(20)...)
 	waitReplicas(t, rdb, store, 3)
 	for _, b := range bs {
 		calls(b, 10, fail)
 	}
-	waitFor(t, circuit.Open, bs, nil)
+	sharetest.WaitFor(t, circuit.Open, bs, nil)
 }
 
 func TestInvalidStore(t *testing.T) {
