@@ -751,11 +751,14 @@ func (c *core) snapshot(st State, now int64) Metrics {
 		m.FailureRate = float64(n.failures) / float64(m.Calls)
 		m.SlowCallRate = float64(n.slow) / float64(m.Calls)
 	}
-	if c.trackInflight() {
-		m.InFlight = int(c.inflight.Load())
-	}
 	if c.cfg.hungAfter > 0 {
 		m.Hung = int(c.hung.Load().count(now, int64(c.cfg.hungAfter)))
+	}
+	if c.trackInflight() {
+		// Read apart from Hung, a call may end between the two reads: the
+		// hung calls are in flight, so Hung never shows more.
+		m.InFlight = int(c.inflight.Load())
+		m.Hung = min(m.Hung, m.InFlight)
 	}
 	if c.shared != nil {
 		m.StoreErrors = c.shared.errors()

@@ -550,16 +550,17 @@ func (s *sharer) deltas(now int64) (read []epochCounts, fresh bool) {
 	}
 	cur := tw.epoch(now)
 	buckets := tw.buckets()
-	for i := range buckets {
-		var e epochCounts
-		live := false
-		for k := range buckets[i].c {
-			v := buckets[i].c[k].Load()
-			if age := uint32(cur) - uint32(v>>32); age < uint32(tw.n) && uint32(v) != 0 {
-				e.epoch, e.n[k], live = cur-int64(age)+tw.unixEpoch0, int64(uint32(v)), true
+	slots := make([]epochCounts, len(buckets))
+	// In the window's read order, so that what is pushed errs like counts.
+	for _, k := range readOrder {
+		for i := range buckets {
+			if n, age, ok := tw.live(buckets[i].c[k].Load(), uint32(cur)); ok && n != 0 {
+				slots[i].epoch, slots[i].n[k] = cur-int64(age)+tw.unixEpoch0, int64(n)
 			}
 		}
-		if live {
+	}
+	for _, e := range slots {
+		if e.n != [4]int64{} {
 			read = append(read, e)
 		}
 	}

@@ -172,23 +172,69 @@ func bump(p *atomic.Uint64, epoch uint32) {
 	}
 }
 
+// readOrder is the order in which the window's counters are read: every
+// bucket's slow counter, then every failure counter, then the successes and
+// the excluded. See counts for why.
+var readOrder = [4]outcome{slowSlot, failure, success, excluded}
+
+// counts returns the window's figures at now.
+//
+// The counters are read one at a time while recorders add to them, so the
+// figures are not those of one instant; the order makes them err only
+// towards not tripping. Within a read, every counter that lies in the window
+// only grows (a restart with a later period is ruled out below), and an
+// outcome's slow counter is bumped after its outcome counter. Slow counts
+// read first are at most those of the instant the failures are read; those
+// at most those of the instant the successes are read. So there is an
+// instant, during the read, at which the window held at least the reported
+// failures and slow calls among exactly the reported calls: when the
+// successes passed the reported figure, every counter read earlier had
+// reached its reported value. A rule that the reported figures trip held at
+// that instant. Go's atomics are sequentially consistent, which is all the
+// argument needs.
+//
+// The window read ends at the latest period anyone recorded in (hi), so that
+// a reader whose clock lags a recorder's sees the same buckets. A recorder
+// more than the ring's spare slots ahead of hi could restart a bucket inside
+// the window during the read, breaking the growth the argument needs: last
+// tells, since a recorder raises it before it bumps; the read then starts
+// again from the new hi.
 func (w *timeWindow) counts(now int64) counts {
-	e := w.epoch(now)
-	if e-w.last.Load() > w.mask {
-		return counts{} // nothing recorded for longer than the ring spans
+	cur := w.epoch(now)
+	for range 3 {
+		l := w.last.Load()
+		hi := max(cur, l)
+		if hi-l > w.mask {
+			return counts{} // nothing recorded for longer than the ring spans
+		}
+		sum := w.sum(w.buckets(), uint32(hi))
+		if w.last.Load()-hi <= w.mask+1-w.n {
+			return counts{successes: sum[success], failures: sum[failure],
+				excluded: sum[excluded], slow: sum[slowSlot]}
+		}
 	}
-	cur := uint32(e)
-	var sum [4]int
-	buckets := w.buckets()
-	for i := range buckets {
-		for k := range sum {
-			v := buckets[i].c[k].Load()
-			if cur-uint32(v>>32) < uint32(w.n) {
-				sum[k] += int(uint32(v))
+	return counts{} // the clock ran ahead by buckets during each read: trip on nothing
+}
+
+// sum adds up, in readOrder, the counters of buckets that count one of the n
+// periods up to hi.
+func (w *timeWindow) sum(buckets []bucket, hi uint32) (sum [4]int) {
+	for _, k := range readOrder {
+		for i := range buckets {
+			if n, _, ok := w.live(buckets[i].c[k].Load(), hi); ok {
+				sum[k] += int(n)
 			}
 		}
 	}
-	return counts{successes: sum[success], failures: sum[failure], excluded: sum[excluded], slow: sum[slowSlot]}
+	return sum
+}
+
+// live decodes counter word v for a window whose latest period is hi: its
+// count, and its age in periods, if it counts a period inside the window.
+// It is the one place the packed counters are decoded.
+func (w *timeWindow) live(v uint64, hi uint32) (n uint32, age uint32, ok bool) {
+	age = hi - uint32(v>>32)
+	return uint32(v), age, age < uint32(w.n)
 }
 
 // reset empties the window for round gen by replacing its ring.
@@ -206,16 +252,26 @@ type countWindow struct {
 	ring atomic.Pointer[countRing]
 }
 
+// countRing is one round's slots and their totals.
+//
+// The totals are kept so that a reader errs only towards not tripping (see
+// counts): failures and slow calls never read above what the slots hold, and
+// calls never below. A recorder adds a failure or slow flag to the totals
+// after its slot holds it, and takes one out before its slot stops holding
+// it; calls are the positions handed out, which run ahead of the slots
+// filled. Failures and slow calls share one word, so that one load reads
+// both at one instant.
 type countRing struct {
-	gen   uint64        // the round that made it
-	pos   atomic.Uint64 // slots written so far; the next goes to pos % size
-	_     [56]byte      // pos is written by every call, the totals not
-	slots []atomic.Uint32
-	// Totals of the slots' contents, kept by adding the difference between
-	// the code a recorder swapped in and the one it swapped out. Under
-	// contention a total may dip below its true value for an instant; readers
-	// clamp at zero, and the sum is exact once the recorders are done.
-	calls, failures, slow, excluded atomic.Int64
+	gen uint64        // the round that made it
+	pos atomic.Uint64 // positions handed out; the next goes to pos % size
+	_   [56]byte      // pos is written by every call, the rest less often
+	// bad packs the failures (low 32 bits) and slow calls (high 32 bits) in
+	// the slots, each offset by badBias so that a count that dips below zero
+	// for an instant (a flag taken out before another recorder has added
+	// it) borrows nothing from its neighbour.
+	bad      atomic.Uint64
+	excluded atomic.Int64
+	slots    []atomic.Uint32
 }
 
 // Slot codes: 0 = empty, else codeCall plus flags.
@@ -223,6 +279,10 @@ const (
 	codeCall    = 1
 	codeFailure = 2
 	codeSlow    = 4
+
+	badBias     = 1 << 31
+	oneFailure  = 1
+	oneSlowCall = 1 << 32
 )
 
 func newCountWindow(size int) *countWindow {
@@ -232,7 +292,9 @@ func newCountWindow(size int) *countWindow {
 }
 
 func (w *countWindow) reset(gen uint64) {
-	w.ring.Store(&countRing{gen: gen, slots: make([]atomic.Uint32, w.size)})
+	r := &countRing{gen: gen, slots: make([]atomic.Uint32, w.size)}
+	r.bad.Store(badBias<<32 | badBias)
+	w.ring.Store(r)
 }
 
 func (w *countWindow) record(_ int64, o outcome, slow bool, gen uint64) {
@@ -251,30 +313,52 @@ func (w *countWindow) record(_ int64, o outcome, slow bool, gen uint64) {
 	if slow {
 		code |= codeSlow
 	}
-	i := (r.pos.Add(1) - 1) % uint64(len(r.slots))
-	old := r.slots[i].Swap(code)
-	if old == code {
-		return // steady state: the total does not change
-	}
-	if old == 0 {
-		r.calls.Add(1)
-	}
-	if d := int64(code&codeFailure)/codeFailure - int64(old&codeFailure)/codeFailure; d != 0 {
-		r.failures.Add(d)
-	}
-	if d := int64(code&codeSlow)/codeSlow - int64(old&codeSlow)/codeSlow; d != 0 {
-		r.slow.Add(d)
+	slot := &r.slots[(r.pos.Add(1)-1)%uint64(len(r.slots))]
+	for {
+		old := slot.Load()
+		if old == code {
+			return // steady state: neither the slot nor the totals change
+		}
+		out := badOf(old) // taken out before the slot stops holding them
+		if out != 0 {
+			r.bad.Add(-out)
+		}
+		if slot.CompareAndSwap(old, code) {
+			if in := badOf(code); in != 0 {
+				r.bad.Add(in) // added once the slot holds them
+			}
+			return
+		}
+		if out != 0 {
+			r.bad.Add(out)
+		}
 	}
 }
 
+// badOf is what a slot code adds to countRing.bad.
+func badOf(code uint32) uint64 {
+	var v uint64
+	if code&codeFailure != 0 {
+		v += oneFailure
+	}
+	if code&codeSlow != 0 {
+		v += oneSlowCall
+	}
+	return v
+}
+
+// counts reads the failures and slow calls at one instant, then the calls:
+// failures and slow calls at most, and calls at least, what the slots held at
+// that instant, so the rates err low (see countRing).
 func (w *countWindow) counts(int64) counts {
 	r := w.ring.Load()
-	calls := clamp(r.calls.Load())
-	failures := min(clamp(r.failures.Load()), calls)
+	bad := r.bad.Load()
+	calls := int(min(r.pos.Load(), uint64(w.size)))
+	failures := min(clamp(int64(uint32(bad))-badBias), calls)
 	return counts{
 		successes: calls - failures,
 		failures:  failures,
-		slow:      min(clamp(r.slow.Load()), calls),
+		slow:      min(clamp(int64(bad>>32)-badBias), calls),
 		excluded:  clamp(r.excluded.Load()),
 	}
 }
@@ -397,6 +481,13 @@ func (t *hungTracker) end(start int64) bool {
 // count returns how many calls have been in flight longer than after at now,
 // counting whole slots: a call is counted once its slot's period is entirely
 // more than after ago.
+//
+// It never counts a call twice, so a torn read cannot trip the hung rule:
+// calls only move from a slot to older (start takes them out of the slot by
+// CAS, then adds them to older), and older is read before the slots, so a
+// call moved during the read is in neither. An end that finds its slot reused
+// takes the call out of older, perhaps before start has added it: older may
+// dip for an instant, never rise.
 func (t *hungTracker) count(now, after int64) int64 {
 	n := t.older.Load()
 	if now-after < 0 {
