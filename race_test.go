@@ -38,6 +38,6 @@ func TestHungTripSeesAChangeUnderWay(t *testing.T) {
 	w := word(c.word.Load())
 	require.Equal(t, Closed, w.state())
 	c.hung.Store(newHungTracker(int64(time.Second), w.gen()+1))
-	assert.True(t, c.hungTrip(w, c.clk.now()), "w is over: look again")
+	assert.True(t, c.hungTrip(w, &lazyNow{clk: &c.clk}), "w is over: look again")
 	assert.Equal(t, Closed, word(c.word.Load()).state(), "and nothing tripped")
 }

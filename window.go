@@ -6,15 +6,9 @@ import (
 	"time"
 )
 
-// outcome is how a completed call counts.
-type outcome uint8
-
-const (
-	success  outcome = iota // counted, the dependency did its job
-	failure                 // counted, the dependency failed
-	excluded                // not counted: excluded by WithExclude, or its caller gave up
-	slowSlot                // index of the slow-call counter in a bucket, not an outcome
-)
+// slowCounter is the index of a bucket's slow-call counter; its other
+// counters are indexed by outcome (success, failure, excluded).
+const slowCounter = 3
 
 // counts is what a window holds at one moment.
 type counts struct {
@@ -141,7 +135,7 @@ func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
 	b := &r.buckets[e&w.mask]
 	bump(&b.c[o], uint32(e))
 	if slow {
-		bump(&b.c[slowSlot], uint32(e))
+		bump(&b.c[slowCounter], uint32(e))
 	}
 }
 
@@ -175,9 +169,24 @@ func bump(p *atomic.Uint64, epoch uint32) {
 // readOrder is the order in which the window's counters are read: every
 // bucket's slow counter, then every failure counter, then the successes and
 // the excluded. See counts for why.
-var readOrder = [4]outcome{slowSlot, failure, success, excluded}
+var readOrder = [4]int{slowCounter, int(failure), int(success), int(excluded)}
 
 // counts returns the window's figures at now.
+func (w *timeWindow) counts(now int64) counts {
+	n, _ := w.read(now, nil)
+	return n
+}
+
+// slotCounts is one ring slot's counters as read, if it counts a period in
+// the window: age periods before the window's latest.
+type slotCounts struct {
+	age uint32
+	n   [4]int64
+}
+
+// read returns the window's figures at now and the latest period of the
+// window it read (hi). If slots is not nil (the ring's length), it also
+// fills it with each slot's counters: the sharer's view of the same read.
 //
 // The counters are read one at a time while recorders add to them, so the
 // figures are not those of one instant; the order makes them err only
@@ -199,30 +208,36 @@ var readOrder = [4]outcome{slowSlot, failure, success, excluded}
 // the window during the read, breaking the growth the argument needs: last
 // tells, since a recorder raises it before it bumps; the read then starts
 // again from the new hi.
-func (w *timeWindow) counts(now int64) counts {
+func (w *timeWindow) read(now int64, slots []slotCounts) (counts, int64) {
 	cur := w.epoch(now)
 	for range 3 {
 		l := w.last.Load()
 		hi := max(cur, l)
 		if hi-l > w.mask {
-			return counts{} // nothing recorded for longer than the ring spans
+			return counts{}, hi // nothing recorded for longer than the ring spans
 		}
-		sum := w.sum(w.buckets(), uint32(hi))
+		sum := w.sum(w.buckets(), uint32(hi), slots)
 		if w.last.Load()-hi <= w.mask+1-w.n {
 			return counts{successes: sum[success], failures: sum[failure],
-				excluded: sum[excluded], slow: sum[slowSlot]}
+				excluded: sum[excluded], slow: sum[slowCounter]}, hi
 		}
+		clear(slots)
 	}
-	return counts{} // the clock ran ahead by buckets during each read: trip on nothing
+	return counts{}, cur // the clock ran ahead by buckets during each read: trip on nothing
 }
 
 // sum adds up, in readOrder, the counters of buckets that count one of the n
-// periods up to hi.
-func (w *timeWindow) sum(buckets []bucket, hi uint32) (sum [4]int) {
+// periods up to hi, and fills slots if it is not nil.
+func (w *timeWindow) sum(buckets []bucket, hi uint32, slots []slotCounts) (sum [4]int) {
 	for _, k := range readOrder {
 		for i := range buckets {
-			if n, _, ok := w.live(buckets[i].c[k].Load(), hi); ok {
-				sum[k] += int(n)
+			n, age, ok := w.live(buckets[i].c[k].Load(), hi)
+			if !ok {
+				continue
+			}
+			sum[k] += int(n)
+			if slots != nil && n != 0 {
+				slots[i].age, slots[i].n[k] = age, int64(n)
 			}
 		}
 	}
@@ -368,137 +383,4 @@ func clamp(v int64) int {
 		return 0
 	}
 	return int(v)
-}
-
-// streak counts the failures since the last success (Metrics'
-// ConsecutiveFailures and the consecutive-failures rule). Like a window it
-// belongs to the round that last reset it: the word packs that round's
-// generation (high 32 bits) with the count, and a late outcome from an
-// earlier round changes nothing.
-type streak struct {
-	v atomic.Uint64
-}
-
-// fail counts a failure of a call admitted in round gen and returns the new
-// count, or 0 if the call came from before the last reset.
-func (s *streak) fail(gen uint64) int64 {
-	for {
-		v := s.v.Load()
-		if genBefore(gen, v>>32) {
-			return 0
-		}
-		if s.v.CompareAndSwap(v, v+1) {
-			return int64(uint32(v + 1))
-		}
-	}
-}
-
-// succeed ends the streak, unless the call came from before the last reset.
-// A run of successes only reads the word, leaving its cache line shared.
-func (s *streak) succeed(gen uint64) {
-	for {
-		v := s.v.Load()
-		if uint32(v) == 0 || genBefore(gen, v>>32) {
-			return
-		}
-		if s.v.CompareAndSwap(v, v>>32<<32) {
-			return
-		}
-	}
-}
-
-func (s *streak) reset(gen uint64) { s.v.Store(gen << 32) }
-
-func (s *streak) count() int { return int(uint32(s.v.Load())) }
-
-// hungTracker counts one round's calls in flight by the period they started
-// in, so that "how many have been in flight longer than after" is a sum over
-// a few slots, not a scan of calls (WithHungCalls). Each slot packs the start
-// period (epoch, high 40 bits, compared modulo 2^40) with the number of calls
-// of that period still in flight (low 24 bits). The ring spans two after
-// lengths; a slot reused for a later period first moves its calls to older,
-// which counts calls older than the ring: hung by any measure.
-type hungTracker struct {
-	gen   uint64 // the round it counts the calls of
-	width int64  // after/8, at least 1ns: hung calls are seen within after+width
-	slots [hungSlots]atomic.Uint64
-	older atomic.Int64
-}
-
-const (
-	hungSlots     = 16
-	hungCountBits = 24
-	hungCountMask = 1<<hungCountBits - 1
-)
-
-func newHungTracker(after int64, gen uint64) *hungTracker {
-	return &hungTracker{gen: gen & genMask, width: max(after/(hungSlots/2), 1)}
-}
-
-// epochDiff is a - b for 40-bit epochs, as a signed number.
-func epochDiff(a, b uint64) int64 { return int64((a-b)<<hungCountBits) >> hungCountBits }
-
-func (t *hungTracker) start(now int64) {
-	e := uint64(max(now, 0) / t.width)
-	s := &t.slots[e%hungSlots]
-	for {
-		v := s.Load()
-		switch d := epochDiff(v>>hungCountBits, e); {
-		case d == 0:
-			if s.CompareAndSwap(v, v+1) {
-				return
-			}
-		case d < 0: // the slot holds an older period: move its calls to older
-			if s.CompareAndSwap(v, e<<hungCountBits|1) {
-				t.older.Add(int64(v & hungCountMask))
-				return
-			}
-		default: // this call's period is already gone from the ring
-			t.older.Add(1)
-			return
-		}
-	}
-}
-
-// end counts out a call that started at start, and reports whether it had
-// outlived the ring (its slot was reused: it started more than two after
-// lengths ago).
-func (t *hungTracker) end(start int64) bool {
-	e := uint64(max(start, 0) / t.width)
-	s := &t.slots[e%hungSlots]
-	for {
-		v := s.Load()
-		if epochDiff(v>>hungCountBits, e) != 0 {
-			t.older.Add(-1) // its slot was reused, and its count moved to older
-			return true
-		}
-		if s.CompareAndSwap(v, v-1) {
-			return false
-		}
-	}
-}
-
-// count returns how many calls have been in flight longer than after at now,
-// counting whole slots: a call is counted once its slot's period is entirely
-// more than after ago.
-//
-// It never counts a call twice, so a torn read cannot trip the hung rule:
-// calls only move from a slot to older (start takes them out of the slot by
-// CAS, then adds them to older), and older is read before the slots, so a
-// call moved during the read is in neither. An end that finds its slot reused
-// takes the call out of older, perhaps before start has added it: older may
-// dip for an instant, never rise.
-func (t *hungTracker) count(now, after int64) int64 {
-	n := t.older.Load()
-	if now-after < 0 {
-		return max(n, 0)
-	}
-	cutoff := uint64((now - after) / t.width) // slots before this period are hung
-	for i := range t.slots {
-		v := t.slots[i].Load()
-		if epochDiff(cutoff, v>>hungCountBits) > 0 {
-			n += int64(v & hungCountMask)
-		}
-	}
-	return max(n, 0)
 }

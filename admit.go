@@ -1,0 +1,129 @@
+package circuit
+
+import "context"
+
+// permit is what a call admitted by the breaker carries to its completion.
+type permit struct {
+	w     word         // the word it was admitted under
+	start int64        // clock reading at admission, if needStart
+	hung  *hungTracker // the round's tracker it counts in, if any
+	bulk  bool         // holds a bulkhead slot
+}
+
+// admit decides whether a call may go ahead. It is the one admission path of
+// Execute, Allow and Group. A plain breaker's Closed path is one atomic load.
+func (c *core) admit(ctx context.Context) (p permit, err error) {
+	if p.w = word(c.word.Load()); p.w.state() == Closed && c.plain {
+		return p, nil
+	}
+	return c.admitSlow(ctx)
+}
+
+// admitSlow takes a bulkhead slot if there is one, then admits by state,
+// looking again whenever the word moved on under it.
+func (c *core) admitSlow(ctx context.Context) (p permit, err error) {
+	if c.bulk != nil {
+		if err := c.bulk.acquire(ctx); err != nil {
+			c.rejected.Add(1)
+			return p, err
+		}
+		p.bulk = true
+	}
+	now := lazyNow{clk: &c.clk}
+	if c.needStart {
+		p.start = now.get()
+	}
+	for {
+		w := word(c.word.Load())
+		var done bool
+		switch w.state() {
+		case Closed, Disabled:
+			done, err = c.admitClosed(&p, w, &now)
+		case HalfOpen:
+			done, err = c.admitTrial(&p, w, &now)
+		case Open:
+			done, err = c.admitOpen(&p, w, &now)
+		case ForcedOpen:
+			done, err = true, c.reject(&p, c.forced)
+		}
+		if done {
+			return p, err
+		}
+	}
+}
+
+// admitClosed admits a call in Closed or Disabled, unless hung calls trip the
+// breaker first. It reports false when w is over: look again.
+func (c *core) admitClosed(p *permit, w word, now *lazyNow) (bool, error) {
+	if c.cfg.hungAfter > 0 && w.state() == Closed && c.hungTrip(w, now) {
+		return false, nil
+	}
+	p.w = w
+	c.started(p)
+	return true, nil
+}
+
+// admitTrial takes one of the half-open round's trial permits, or rejects the
+// call when they are all taken.
+func (c *core) admitTrial(p *permit, w word, now *lazyNow) (bool, error) {
+	if c.cfg.hungAfter > 0 && c.hungTrip(w, now) {
+		return false, nil
+	}
+	if w.admitted() >= c.trialLimit(w) {
+		return true, c.reject(p, c.halfFull)
+	}
+	if !c.word.CompareAndSwap(uint64(w), uint64(w+oneAdmitted)) {
+		return false, nil
+	}
+	p.w = w + oneAdmitted
+	c.started(p)
+	return true, nil
+}
+
+// admitOpen rejects the call while the open period lasts, and moves the
+// breaker to HalfOpen once it has ended (then the caller looks again).
+func (c *core) admitOpen(p *permit, w word, now *lazyNow) (bool, error) {
+	o := c.open.Load()
+	if o.gen != w.gen() {
+		return false, nil // the word moved on since we loaded it
+	}
+	if !now.read {
+		p.start = now.get()
+	}
+	if now.get() < o.until {
+		return true, c.reject(p, o.err)
+	}
+	c.move(change{from: w, to: HalfOpen, reason: "open timeout ended", at: o.until})
+	return false, nil
+}
+
+// trialLimit is how many trials the half-open round in w may admit: with a
+// store, only as many as the store granted this replica.
+func (c *core) trialLimit(w word) int {
+	if c.peer != nil {
+		return min(c.cfg.trials, c.peer.probes(w.gen()))
+	}
+	return c.cfg.trials
+}
+
+// reject counts a rejection and gives back the bulkhead slot it may hold.
+func (c *core) reject(p *permit, err error) error {
+	if p.bulk {
+		c.bulk.release()
+		p.bulk = false
+	}
+	c.rejected.Add(1)
+	return err
+}
+
+// started registers an admitted call with the in-flight trackers.
+func (c *core) started(p *permit) {
+	if !c.trackInflight() {
+		return
+	}
+	c.inflight.Add(1)
+	if c.cfg.hungAfter > 0 {
+		p.hung = c.hung.Load()
+		p.hung.start(p.start)
+	}
+}

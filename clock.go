@@ -1,0 +1,54 @@
+package circuit
+
+import "time"
+
+// Clock tells a breaker the time. The system's monotonic clock is used unless
+// WithClock gives another; circuittest.Clock is a fake one for tests.
+type Clock interface {
+	Now() time.Time
+}
+
+// clock reads time as nanoseconds since the breaker was made. With no
+// external Clock that is one monotonic clock read (time.Since of a time with
+// a monotonic reading); with one, it is Now().Sub(base): the same arithmetic,
+// so that a breaker behaves exactly alike on a fake clock.
+type clock struct {
+	ext  Clock
+	base time.Time
+}
+
+func newClock(ext Clock) clock {
+	if ext != nil {
+		return clock{ext: ext, base: ext.Now()}
+	}
+	return clock{base: time.Now()}
+}
+
+func (c *clock) now() int64 {
+	if c.ext == nil {
+		return int64(time.Since(c.base))
+	}
+	return int64(c.ext.Now().Sub(c.base))
+}
+
+// at turns a clock reading back into a time.
+func (c *clock) at(n int64) time.Time { return c.base.Add(time.Duration(n)) }
+
+// lazyNow is a clock reading taken at most once, when first needed: most
+// paths through the breaker need the time on some branches only, and one
+// read costs more than the rest of the Closed path.
+type lazyNow struct {
+	clk  *clock
+	t    int64
+	read bool
+}
+
+func (l *lazyNow) get() int64 {
+	if !l.read {
+		l.t, l.read = l.clk.now(), true
+	}
+	return l.t
+}
+
+// set records a reading already taken.
+func (l *lazyNow) set(t int64) { l.t, l.read = t, true }

@@ -1,0 +1,152 @@
+package circuit
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// pad keeps fields written on different paths off one cache line.
+type pad [64]byte
+
+// core is the breaker without its type parameter, so that its code is not
+// stamped out for every T. Its story, file by file: admit.go lets a call in,
+// outcome.go counts how it went and applies the trip rules, transition.go
+// changes the state, notify.go tells the hook.
+type core struct {
+	// word is the packed state (see word). It is read by every call, written
+	// by transitions (under mu, by CAS) and by half-open admissions and trial
+	// results (CAS, no lock).
+	word atomic.Uint64
+
+	// Set by init, read-only after.
+	cfg       *config
+	name      string
+	clk       clock
+	tw        *timeWindow // exactly one of tw and cw is set
+	cw        *countWindow
+	win       window // tw or cw, for the paths off the hot one
+	needStart bool   // calls need their start time (slow, hung, call timeout)
+	// plain says that no option adds work around a call (bulkhead, hung or
+	// slow calls, call timeout): admit and complete then take their
+	// short paths.
+	plain    bool
+	bulk     *bulkhead
+	halfFull *rejection // the one rejection of a full half-open round
+	forced   *openError // the one rejection of ForcedOpen
+	// peer shares the state with other replicas (WithStore); nil without.
+	peer      peer
+	allowPool sync.Pool // *allowCall
+
+	_ pad
+	// consecutive counts failures since the last success. Written by
+	// failures, and by successes only when it is not already zero, so that a
+	// run of successes leaves its cache line shared. Its own word orders it.
+	consecutive streak
+	_           pad
+	// rejected is added to by every rejection: off the word's line, so that
+	// rejecting callers do not slow down each other's reads of the word. A
+	// counter only; nothing is ordered by it.
+	rejected atomic.Uint64
+	_        pad
+	// inflight counts admitted calls not yet completed, with a bulkhead or
+	// hung-call tracking only: added to at admission, taken from at
+	// completion before the bulkhead slot is released, so that it never shows
+	// more than the bulkhead's cap. A counter only.
+	inflight atomic.Int64
+	_        pad
+
+	// trips counts transitions into Open; added to under mu. A counter only.
+	trips atomic.Uint64
+	// open is the current or last open period. It is stored before the word
+	// that enters Open, so a reader that sees Open in the word finds a period
+	// of that generation or a later one (then it reloads the word).
+	open atomic.Pointer[openPeriod]
+	// hung tracks the current round's calls in flight (WithHungCalls). A
+	// transition stores the next round's tracker before the word, so a
+	// tracker whose generation is not the word's means a change under way.
+	hung atomic.Pointer[hungTracker]
+
+	// mu serializes transitions; the hot path never takes it.
+	mu         sync.Mutex
+	tripsInRow int // for WithOpenBackoff; guarded by mu
+	notify     notifier
+}
+
+func (c *core) init(cfg *config, name string) {
+	c.cfg, c.name = cfg, name
+	c.clk = newClock(cfg.clock)
+	if cfg.countSize > 0 {
+		c.cw = newCountWindow(cfg.countSize)
+		c.win = c.cw
+	} else {
+		c.tw = newTimeWindow(int64(cfg.windowLength), cfg.buckets, c.clk.base)
+		c.win = c.tw
+	}
+	c.needStart = cfg.slowThreshold > 0 || cfg.hungAfter > 0 || cfg.callTimeout > 0
+	c.plain = !c.needStart && cfg.bulkMax == 0
+	c.halfFull = &rejection{name: name, sentinel: ErrTooManyRequests, what: "half-open trial calls all taken"}
+	c.forced = &openError{name: name}
+	if cfg.bulkMax > 0 {
+		c.bulk = newBulkhead(cfg.bulkMax, cfg.bulkWait, &rejection{name: name, sentinel: ErrBulkheadFull,
+			what: fmt.Sprintf("%d calls in flight", cfg.bulkMax)})
+	}
+	if cfg.hungAfter > 0 {
+		c.hung.Store(newHungTracker(int64(cfg.hungAfter), 0))
+	}
+	c.notify.fn = cfg.onChange
+	if cfg.store != nil {
+		c.peer = newSharer(c)
+	}
+}
+
+func (c *core) trackInflight() bool { return c.bulk != nil || c.cfg.hungAfter > 0 }
+
+// metrics returns the figures now, after the transitions that time or hung
+// calls have brought about.
+func (c *core) metrics() Metrics {
+	st := c.state()
+	return c.snapshot(st, c.clk.now())
+}
+
+// snapshot returns the figures at now, with st as the state. It makes no
+// transition.
+func (c *core) snapshot(st State, now int64) Metrics {
+	n := c.win.counts(now)
+	m := Metrics{
+		State:               st,
+		Calls:               n.calls(),
+		Successes:           n.successes,
+		Failures:            n.failures,
+		SlowCalls:           n.slow,
+		Excluded:            n.excluded,
+		ConsecutiveFailures: c.consecutive.count(),
+		Rejected:            c.rejected.Load(),
+		Trips:               c.trips.Load(),
+	}
+	if m.Calls > 0 {
+		m.FailureRate = float64(n.failures) / float64(m.Calls)
+		m.SlowCallRate = float64(n.slow) / float64(m.Calls)
+	}
+	if c.cfg.hungAfter > 0 {
+		m.Hung = int(c.hung.Load().count(now, int64(c.cfg.hungAfter)))
+	}
+	if c.trackInflight() {
+		// Read apart from Hung, a call may end between the two reads: the
+		// hung calls are in flight, so Hung never shows more.
+		m.InFlight = int(c.inflight.Load())
+		m.Hung = min(m.Hung, m.InFlight)
+	}
+	if c.peer != nil {
+		m.StoreErrors = c.peer.errors()
+	}
+	return m
+}
+
+// plural returns "1 call", "2 calls".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
