@@ -127,3 +127,20 @@ func (c *core) started(p *permit) {
 		p.hung.start(p.start)
 	}
 }
+
+// openRejection returns the error a call would be rejected with now because
+// the breaker is open (Open with its period running, or ForcedOpen), or nil.
+// Retry asks it after a failure, so as not to wait for a call that cannot
+// pass.
+func (c *core) openRejection() error {
+	w := word(c.word.Load())
+	switch w.state() {
+	case ForcedOpen:
+		return c.forced
+	case Open:
+		if o := c.open.Load(); o.gen == w.gen() && c.clk.now() < o.until {
+			return o.err
+		}
+	}
+	return nil
+}

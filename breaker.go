@@ -59,6 +59,18 @@ func MustNew[T any](opts ...Option) *Breaker[T] {
 	return b
 }
 
+// core returns the breaker's core, and panics at once on a nil or zero-value
+// Breaker: a programming error, caught before it can hide until an outage.
+func (b *Breaker[T]) core() *core {
+	if b == nil {
+		panic("circuit: method called on a nil *Breaker")
+	}
+	if b.c.cfg == nil {
+		panic("circuit: Breaker used without New (its zero value is not usable)")
+	}
+	return &b.c
+}
+
 // Execute calls fn if the breaker admits the call, and counts its outcome.
 //
 // A rejected call returns the zero T and an error wrapping ErrOpen,
@@ -66,6 +78,10 @@ func MustNew[T any](opts ...Option) *Breaker[T] {
 // returns what fn returned, except that a call that ran past WithCallTimeout's
 // deadline returns an error wrapping context.DeadlineExceeded. A panic in fn
 // counts as a failure and then goes on.
+//
+// A nil fn, or a Breaker not made by New, is a programming error: Execute
+// panics at once with a message that starts "circuit:", as net/http does for
+// a nil handler, rather than failing in the middle of an outage.
 func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
 	v, _, err := b.execute(ctx, fn)
 	return v, err
@@ -73,9 +89,13 @@ func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, e
 
 // ExecuteWithFallback is like Execute, but when Execute would return a non-nil
 // error (a rejection or an error of fn's) it returns fallback(ctx, err)
-// instead.
+// instead. A nil fallback panics on every call, not only when it is needed,
+// so that the mistake shows before the first outage.
 func (b *Breaker[T]) ExecuteWithFallback(ctx context.Context, fn func(context.Context) (T, error),
 	fallback func(context.Context, error) (T, error)) (T, error) {
+	if fallback == nil {
+		panic("circuit: ExecuteWithFallback with a nil fallback")
+	}
 	v, _, err := b.execute(ctx, fn)
 	if err != nil {
 		return fallback(ctx, err)
@@ -85,7 +105,10 @@ func (b *Breaker[T]) ExecuteWithFallback(ctx context.Context, fn func(context.Co
 
 // execute is Execute, also reporting how the call counted.
 func (b *Breaker[T]) execute(ctx context.Context, fn func(context.Context) (T, error)) (v T, o outcome, err error) {
-	c := &b.c
+	c := b.core()
+	if fn == nil {
+		panic("circuit: Execute with a nil fn")
+	}
 	p, err := c.admit(ctx)
 	if err != nil {
 		return v, turnedAway, err
@@ -127,37 +150,37 @@ func (b *Breaker[T]) execute(ctx context.Context, fn func(context.Context) (T, e
 // If the call is rejected, Allow returns the rejection and a done that does
 // nothing.
 func (b *Breaker[T]) Allow(ctx context.Context) (done func(err error), err error) {
-	return b.c.allow(ctx)
+	return b.core().allow(ctx)
 }
 
 // Name returns the breaker's name.
-func (b *Breaker[T]) Name() string { return b.c.name }
+func (b *Breaker[T]) Name() string { return b.core().name }
 
 // State returns the breaker's state now. An Open breaker whose open timeout
 // has passed is reported HalfOpen, and with WithHungCalls a breaker with
 // enough hung calls is tripped by this read.
-func (b *Breaker[T]) State() State { return b.c.state() }
+func (b *Breaker[T]) State() State { return b.core().state() }
 
 // Metrics returns the breaker's figures now. Like State, it may move an Open
 // breaker to HalfOpen or trip on hung calls.
-func (b *Breaker[T]) Metrics() Metrics { return b.c.metrics() }
+func (b *Breaker[T]) Metrics() Metrics { return b.core().metrics() }
 
 // ForceOpen makes the breaker reject every call with ErrOpen until Reset.
-func (b *Breaker[T]) ForceOpen() { b.c.force(ForcedOpen, "forced open") }
+func (b *Breaker[T]) ForceOpen() { b.core().force(ForcedOpen, "forced open") }
 
 // Disable makes the breaker let every call pass until Reset. Outcomes are still
 // counted, but no rule trips it.
-func (b *Breaker[T]) Disable() { b.c.force(Disabled, "disabled") }
+func (b *Breaker[T]) Disable() { b.core().force(Disabled, "disabled") }
 
 // Reset returns the breaker to Closed from any state, with an empty window, no
 // failure streak and the open backoff restarted.
-func (b *Breaker[T]) Reset() { b.c.force(Closed, "reset") }
+func (b *Breaker[T]) Reset() { b.core().force(Closed, "reset") }
 
 // Close stops the background sharing of WithStore. It is a no-op for a breaker
 // without a store, and safe to call more than once.
 func (b *Breaker[T]) Close() error {
-	if b.c.peer != nil {
-		return b.c.peer.close()
+	if c := b.core(); c.peer != nil {
+		return c.peer.close()
 	}
 	return nil
 }

@@ -32,6 +32,9 @@ func NewGroup[K comparable, T any](opts ...Option) (*Group[K, T], error) {
 // fmt.Sprint(key), or name + "/" + fmt.Sprint(key) when the group was given
 // WithName. Concurrent first uses of one key get the same breaker.
 func (g *Group[K, T]) Get(key K) *Breaker[T] {
+	if g == nil || g.cfg == nil {
+		panic("circuit: Group used without NewGroup (a nil or zero-value Group is not usable)")
+	}
 	if b, ok := g.members.Load(key); ok {
 		return b.(*Breaker[T])
 	}
@@ -55,6 +58,14 @@ func (g *Group[K, T]) Get(key K) *Breaker[T] {
 // Execute runs fn through the breaker for key, as Breaker.Execute.
 func (g *Group[K, T]) Execute(ctx context.Context, key K, fn func(context.Context) (T, error)) (T, error) {
 	return g.Get(key).Execute(ctx, fn)
+}
+
+// ExecuteWithFallback runs fn through the breaker for key, as
+// Breaker.ExecuteWithFallback: fallback(ctx, err) answers for every error
+// Execute would return. A nil fallback panics on every call.
+func (g *Group[K, T]) ExecuteWithFallback(ctx context.Context, key K, fn func(context.Context) (T, error),
+	fallback func(context.Context, error) (T, error)) (T, error) {
+	return g.Get(key).ExecuteWithFallback(ctx, fn, fallback)
 }
 
 // Range calls fn for each member until fn returns false, in no fixed order,

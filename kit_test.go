@@ -292,10 +292,11 @@ func TestRetry(t *testing.T) {
 			Backoff: func(int) time.Duration { slept++; return 0 }},
 			func(context.Context) (int, error) { n++; return 0, errBoom })
 		require.ErrorIs(t, err, circuit.ErrOpen)
+		assert.ErrorIs(t, err, errBoom, "the failure that tripped it is kept")
 		_, ok := circuit.RetryAfter(err)
-		assert.True(t, ok, "the rejection is returned as is")
+		assert.True(t, ok, "RetryAfter reads the rejection")
 		assert.Equal(t, 2, n, "the breaker tripped after two failures")
-		assert.Equal(t, 1+2, slept, "the check, then one wait per failure; none after the rejection")
+		assert.Equal(t, 1+1, slept, "the check, then one wait after the first failure; none after the trip")
 	})
 	t.Run("stops on an excluded or non-failure error", func(t *testing.T) {
 		b, _ := newBreaker(t, circuit.WithExclude(func(err error) bool { return errors.Is(err, errInvalid) }),

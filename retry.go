@@ -98,39 +98,79 @@ type RetryPolicy struct {
 // made, waiting p.Backoff(k) after the k-th failed call. Only counted failures
 // are retried: Retry stops at once, returning what the call returned, on a
 // success, an error the breaker does not count as a failure (excluded, or not
-// a failure by WithIsFailure), a call its caller canceled, and any rejection
-// by the breaker (so that RetryAfter still reads the returned error). It waits
-// only while ctx lives; when ctx ends during a wait it returns the last call's
+// a failure by WithIsFailure), a call its caller canceled, and a rejection of
+// its first call.
+//
+// Retry never waits after a failure that left the breaker open (that failure
+// tripped it, or another caller's did): it returns at once. Whenever it stops
+// on an open breaker after failures (so, or because a later call was
+// rejected), its error wraps both the last failure and the rejection:
+// errors.Is finds either, and RetryAfter reads the time left. It waits only
+// while ctx lives; when ctx ends during a wait it returns the last call's
 // result with an error that wraps both that call's error and ctx's.
 //
 // A p with Attempts below 1 or an invalid Backoff makes Retry return an error
 // wrapping ErrInvalidOption without calling fn; Retry calls p.Backoff(1) once
-// first to check it.
+// first to check it. A nil b or fn panics.
 func Retry[T any](ctx context.Context, b *Breaker[T], p RetryPolicy, fn func(context.Context) (T, error)) (T, error) {
 	var zero T
-	if p.Attempts < 1 {
+	switch {
+	case b == nil:
+		panic("circuit: Retry with a nil *Breaker")
+	case fn == nil:
+		panic("circuit: Retry with a nil fn")
+	case p.Attempts < 1:
 		return zero, invalidf("RetryPolicy", "Attempts %d is below 1", p.Attempts)
 	}
 	if err := checkBackoff("RetryPolicy", p.Backoff); err != nil {
 		return zero, err
 	}
-	var t *time.Timer
+	var wait *time.Timer
+	defer func() {
+		if wait != nil {
+			wait.Stop()
+		}
+	}()
+	var last error // the last counted failure
 	for attempt := 1; ; attempt++ {
 		v, o, err := b.execute(ctx, fn)
-		if o != failure || attempt >= p.Attempts {
+		switch {
+		case o == turnedAway && last != nil:
+			return v, stoppedOnOpen(err, last)
+		case o != failure:
 			return v, err
 		}
-		d := p.Backoff(attempt)
-		if t == nil {
-			t = time.NewTimer(d)
-			defer t.Stop()
-		} else {
-			t.Reset(d)
+		last = err
+		if rej := b.core().openRejection(); rej != nil {
+			return v, stoppedOnOpen(rej, err)
 		}
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return v, fmt.Errorf("%w (retry stopped: %w)", err, ctx.Err())
+		if attempt >= p.Attempts {
+			return v, err
 		}
+		if err := sleep(ctx, &wait, p.Backoff(attempt)); err != nil {
+			return v, fmt.Errorf("%w (retry stopped: %w)", last, err)
+		}
+	}
+}
+
+// stoppedOnOpen is Retry's error when it stops on an open breaker after
+// failures: the rejection, then the failure that came before it.
+func stoppedOnOpen(rejection, failure error) error {
+	return fmt.Errorf("%w (after: %w)", rejection, failure)
+}
+
+// sleep waits d on *t (made on first use), or returns ctx's error if ctx ends
+// first.
+func sleep(ctx context.Context, t **time.Timer, d time.Duration) error {
+	if *t == nil {
+		*t = time.NewTimer(d)
+	} else {
+		(*t).Reset(d)
+	}
+	select {
+	case <-(*t).C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -94,6 +94,9 @@ func newConfig(opts []Option) (*config, error) {
 	if c.store != nil && c.countSize > 0 {
 		c.errs = append(c.errs, invalidf("WithStore", "a store shares a time window; it cannot be combined with WithCountWindow"))
 	}
+	if c.quorum > 0 && c.store == nil {
+		c.errs = append(c.errs, invalidf("WithQuorum", "quorum %d without WithStore: there are no replicas to count", c.quorum))
+	}
 	if c.consecutive == 0 && c.rate == 0 && c.slowThreshold == 0 && c.hungAfter == 0 {
 		c.errs = append(c.errs, invalidf("Option", "no trip rule left on (consecutive failures, failure rate, slow calls and hung calls are all off)"))
 	}
