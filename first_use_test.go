@@ -92,11 +92,13 @@ func TestMisusePanicsAtOnceWithACircuitMessage(t *testing.T) {
 		"a nil fallback, even when the call succeeds": func() {
 			_, _ = b.ExecuteWithFallback(ctx, ok, nil)
 		},
-		"a nil *Breaker":           func() { _, _ = nilBreaker.Execute(ctx, ok) },
-		"a zero-value Breaker":     func() { _, _ = zero.Execute(ctx, ok) },
-		"State of a zero Breaker":  func() { _ = zero.State() },
-		"Allow on a nil *Breaker":  func() { _, _ = nilBreaker.Allow(ctx) },
-		"Retry with a nil breaker": func() { _, _ = circuit.Retry(ctx, nil, circuit.RetryPolicy{Attempts: 1, Backoff: circuit.ConstantBackoff(0)}, ok) },
+		"a nil *Breaker":          func() { _, _ = nilBreaker.Execute(ctx, ok) },
+		"a zero-value Breaker":    func() { _, _ = zero.Execute(ctx, ok) },
+		"State of a zero Breaker": func() { _ = zero.State() },
+		"Allow on a nil *Breaker": func() { _, _ = nilBreaker.Allow(ctx) },
+		"Retry with a nil breaker": func() {
+			_, _ = circuit.Retry(ctx, nil, circuit.RetryPolicy{Attempts: 1, Backoff: circuit.ConstantBackoff(0)}, ok)
+		},
 		"Retry with a nil fn": func() {
 			_, _ = circuit.Retry[int](ctx, b, circuit.RetryPolicy{Attempts: 1, Backoff: circuit.ConstantBackoff(0)}, nil)
 		},
