@@ -20,6 +20,9 @@ func noDone(error) {}
 
 // allow is Breaker.Allow: admission now, the outcome when done is called.
 func (c *core) allow(ctx context.Context) (func(error), error) {
+	if c.cfg.observers != nil {
+		return c.allowObserved(ctx)
+	}
 	p, err := c.admit(ctx)
 	if err != nil {
 		return noDone, err
@@ -40,5 +43,27 @@ func (c *core) allow(ctx context.Context) (func(error), error) {
 		timedOut := c.cfg.callTimeout > 0 && c.clk.now()-p.start >= int64(c.cfg.callTimeout)
 		o, _, hint := c.classify(ctx, timedOut, err)
 		c.complete(&p, o, hint)
+	}, nil
+}
+
+// allowObserved is allow with observers: they are told of a rejection at
+// once, and of an admitted call when its done is first called.
+func (c *core) allowObserved(ctx context.Context) (func(error), error) {
+	mark, start := c.notify.mark(), c.clk.now()
+	p, err := c.admit(ctx)
+	if err != nil {
+		c.observe(ctx, start, mark, turnedAway, err)
+		return noDone, err
+	}
+	var once atomic.Bool
+	return func(err error) {
+		if !once.CompareAndSwap(false, true) {
+			return // done already called
+		}
+		mark := c.notify.mark()
+		timedOut := c.cfg.callTimeout > 0 && c.clk.now()-p.start >= int64(c.cfg.callTimeout)
+		o, err, hint := c.classify(ctx, timedOut, err)
+		c.complete(&p, o, hint)
+		c.observe(ctx, start, mark, o, err)
 	}, nil
 }

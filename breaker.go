@@ -109,6 +109,18 @@ func (b *Breaker[T]) execute(ctx context.Context, fn func(context.Context) (T, e
 	if fn == nil {
 		panic("circuit: Execute with a nil fn")
 	}
+	if c.cfg.observers == nil {
+		return run(c, ctx, fn)
+	}
+	mark, start := c.notify.mark(), c.clk.now()
+	v, o, err = run(c, ctx, fn)
+	c.observe(ctx, start, mark, o, err)
+	return v, o, err
+}
+
+// run admits fn, runs it and counts its outcome: the one call path of
+// Execute, ExecuteWithFallback, Retry and Group.
+func run[T any](c *core, ctx context.Context, fn func(context.Context) (T, error)) (v T, o outcome, err error) {
 	p, err := c.admit(ctx)
 	if err != nil {
 		return v, turnedAway, err
@@ -217,4 +229,18 @@ type Metrics struct {
 	Trips uint64
 	// StoreErrors counts the failed syncs with WithStore's store since New.
 	StoreErrors uint64
+	// Totals counts the calls since New by how they counted.
+	Totals Totals
+	// MinCalls is the failure-rate rule's minCalls: with fewer Calls in the
+	// window the rates trip nothing (and exporters show them as unknown).
+	MinCalls int
+}
+
+// Totals are a breaker's counts since New, exact under concurrency. Unlike
+// the window's figures they only grow; exporters turn them into counters.
+type Totals struct {
+	Successes, Failures uint64
+	SlowCalls           uint64
+	// Excluded counts excluded calls and calls whose caller canceled them.
+	Excluded uint64
 }

@@ -95,6 +95,7 @@ func (c *core) init(cfg *config, name string) {
 		c.hung.Store(newHungTracker(int64(cfg.hungAfter), 0))
 	}
 	c.notify.fn = cfg.onChange
+	c.notify.tagCallers = len(cfg.observers) > 0
 	if cfg.store != nil {
 		c.peer = newSharer(c)
 	}
@@ -123,6 +124,7 @@ func (c *core) snapshot(st State, now int64) Metrics {
 		ConsecutiveFailures: c.consecutive.count(),
 		Rejected:            c.rejected.Load(),
 		Trips:               c.trips.Load(),
+		MinCalls:            c.cfg.minCalls,
 	}
 	if m.Calls > 0 {
 		m.FailureRate = float64(n.failures) / float64(m.Calls)

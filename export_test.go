@@ -11,9 +11,9 @@ import "time"
 
 // Outcome codes for the exported windows.
 const (
-	OutcomeSuccess  = int(success)
-	OutcomeFailure  = int(failure)
-	OutcomeExcluded = int(excluded)
+	WindowSuccess  = int(success)
+	WindowFailure  = int(failure)
+	WindowExcluded = int(excluded)
 )
 
 // WindowCounts is what a window holds at one moment.

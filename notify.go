@@ -11,10 +11,19 @@ import (
 // the breaker's mu, in the order they happen, and delivered after it is
 // released.
 type notifier struct {
-	fn func(Transition) // nil: nothing is queued
+	fn func(Transition) // nil: nothing is queued for delivery
+	// tagCallers records which goroutine made each transition, so that an
+	// observer is told the transitions its own call caused (WithObserver).
+	tagCallers bool
 
-	mu      sync.Mutex // guards pending
+	mu      sync.Mutex // guards pending and history
 	pending []Transition
+	// history holds the last HistoryLength transitions, made on the first
+	// one: a ring written at seq % HistoryLength.
+	history []madeTransition
+	// seq counts the transitions made; added to under the breaker's mu
+	// (and mu), read without a lock to see whether any came since a mark.
+	seq atomic.Uint64
 
 	// running is held while fn runs; hookGoroutine is the id of the goroutine
 	// running it, 0 when none. Written by that goroutine only, read by others
@@ -23,17 +32,76 @@ type notifier struct {
 	hookGoroutine atomic.Uint64
 }
 
-// queue adds t to the transitions to deliver, and reports whether there is a
-// hook to deliver it to. Called under the breaker's mu, which orders the
-// queue.
+// madeTransition is a transition in the history, with its place in the
+// sequence and the goroutine that made it (when callers are tagged).
+type madeTransition struct {
+	Transition
+	seq uint64
+	by  uint64
+}
+
+// queue records t in the history and adds it to the transitions to deliver,
+// and reports whether there is a hook to deliver it to. Called under the
+// breaker's mu, which orders the queue.
 func (n *notifier) queue(t Transition) bool {
+	var by uint64
+	if n.tagCallers {
+		by = goid() // about a microsecond, on a transition only
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.history == nil {
+		n.history = make([]madeTransition, HistoryLength)
+	}
+	seq := n.seq.Add(1)
+	n.history[seq%HistoryLength] = madeTransition{Transition: t, seq: seq, by: by}
 	if n.fn == nil {
 		return false
 	}
-	n.mu.Lock()
 	n.pending = append(n.pending, t)
-	n.mu.Unlock()
 	return true
+}
+
+// mark is the place in the sequence now: causedSince(mark) tells what came
+// after it.
+func (n *notifier) mark() uint64 { return n.seq.Load() }
+
+// causedSince returns the transitions made after mark by the calling
+// goroutine, in order; nil (without a lock) when none were made at all.
+func (n *notifier) causedSince(mark uint64) []Transition {
+	if n.seq.Load() == mark {
+		return nil
+	}
+	me := goid()
+	var out []Transition
+	for _, m := range n.since(mark) {
+		if m.by == me {
+			out = append(out, m.Transition)
+		}
+	}
+	return out
+}
+
+// recent returns the transitions in the history, oldest first.
+func (n *notifier) recent() []Transition {
+	var out []Transition
+	for _, m := range n.since(0) {
+		out = append(out, m.Transition)
+	}
+	return out
+}
+
+// since returns the history's transitions after mark, oldest first.
+func (n *notifier) since(mark uint64) []madeTransition {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	seq := n.seq.Load()
+	first := max(mark+1, seq-min(seq, HistoryLength-1))
+	out := make([]madeTransition, 0, seq-min(seq, first-1))
+	for s := first; s <= seq; s++ {
+		out = append(out, n.history[s%HistoryLength])
+	}
+	return out
 }
 
 // deliver runs the hook for the pending transitions, in order, and returns

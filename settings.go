@@ -1,6 +1,7 @@
 package circuit
 
 import (
+	"context"
 	"errors"
 	"math"
 	"time"
@@ -54,6 +55,7 @@ type config struct {
 	bulkMax          int // > 0: bulkhead on
 	bulkWait         time.Duration
 	onChange         func(Transition)
+	observers        []func(context.Context, Observation)
 	clock            Clock
 	store            Store
 	syncEvery        time.Duration

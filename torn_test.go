@@ -95,7 +95,7 @@ func readWhileRecording(t *testing.T, record func(o int, slow bool), read func()
 			defer wg.Done()
 			for i := 0; !stop.Load(); i++ {
 				o := pattern[i%len(pattern)]
-				record(o, o == circuit.OutcomeFailure)
+				record(o, o == circuit.WindowFailure)
 			}
 		}()
 	}
@@ -112,7 +112,7 @@ func readWhileRecording(t *testing.T, record func(o int, slow bool), read func()
 // successes: at every instant failures <= successes and slow == failures.
 // A read may lag (fewer failures and slow calls, more successes), never lead.
 func TestWindowReadsErrTowardsNotTripping(t *testing.T) {
-	pattern := []int{circuit.OutcomeSuccess, circuit.OutcomeFailure, circuit.OutcomeExcluded}
+	pattern := []int{circuit.WindowSuccess, circuit.WindowFailure, circuit.WindowExcluded}
 	reachable := func(n circuit.WindowCounts) bool {
 		return n.Failures <= n.Successes && n.Slow <= n.Failures+n.Successes
 	}
