@@ -44,6 +44,9 @@ func New[T any](opts ...Option) (*Breaker[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.groupMax > 0 {
+		return nil, invalidf("WithGroupLimit", "bounds a Group; give it to NewGroup, not New")
+	}
 	b := new(Breaker[T])
 	b.c.init(cfg, cfg.name)
 	return b, nil

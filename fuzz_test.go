@@ -33,29 +33,6 @@ import (
 	"github.com/seed33933975/circuit/circuittest"
 )
 
-// Open bugs the fuzz targets found. While a bug is open its target stays off
-// the inputs that show it and its regression test skips; set the constant to
-// false when the core is fixed.
-const (
-	// The end of an open period is at+d in int64 nanoseconds with no
-	// saturation: WithOpenTimeout(math.MaxInt64), a backoff step or a
-	// RetryAfter() hint near the maximum wraps it negative once the clock has
-	// moved, and the breaker is half-open the instant it trips.
-	fzBugOpenUntilOverflow = false
-	// The time window's epochs are 32 bits compared modulo 2^32. A counter
-	// last written more than 2^31 periods ago reads as a later period, so new
-	// outcomes in its slot are dropped; one written exactly 2^32 periods ago
-	// reads as current. With 1ms buckets a breaker idle for 25 days then
-	// counts nothing for the next 25 (10ms buckets: 248 days).
-	fzBugWindowEpochWrap = false
-	// ExponentialBackoff works in float64 and converts back with
-	// time.Duration(x): a step that reaches a max above 2^63-512 becomes
-	// 2^63, which converts to math.MinInt64 (ExponentialBackoff(time.Second,
-	// math.MaxInt64, 0)(35) < 0), and a max that float64 rounds up is
-	// exceeded by a few nanoseconds (rule 13: never below zero nor above max).
-	fzBugBackoffRounding = false
-)
-
 // fzReader turns fuzz bytes into values, favouring the edges of each kind.
 // Past the end of the data it reads zeros.
 type fzReader struct{ b []byte }
@@ -140,7 +117,6 @@ type fzOracle struct {
 	openMax      time.Duration // the longest open period, if known; 0: not known
 	bulkWait     time.Duration
 	bulk         bool
-	unsure       bool // an open bug makes the outcome of New unknown
 }
 
 // fzOptions decodes up to 16 options with any values.
@@ -213,8 +189,6 @@ func fzOptions(r *fzReader, clk *circuittest.Clock, hook func(circuit.Transition
 			opts = append(opts, circuit.WithOpenBackoff(circuit.ExponentialBackoff(initial, maxD, jitter)))
 			if initial <= 0 || maxD < initial || !(jitter >= 0 && jitter <= 1) {
 				o.bad = append(o.bad, "WithOpenBackoff|ExponentialBackoff")
-			} else if fzBugBackoffRounding && initial > 1<<62 {
-				o.unsure = true // its first step may come out negative
 			} else {
 				// Jitter may take a 1ns step down to 0 (durations truncate).
 				o.openPositive, o.openMax = float64(initial)*(1-jitter) >= 1, maxD
@@ -313,9 +287,8 @@ func fzOptions(r *fzReader, clk *circuittest.Clock, hook func(circuit.Transition
 		case 20:
 			v := r.int()
 			opts = append(opts, circuit.WithQuorum(int(v)))
-			if v < 1 {
-				o.bad = append(o.bad, "WithQuorum")
-			}
+			// Invalid whatever v: below 1, or (as here) without WithStore.
+			o.bad = append(o.bad, "WithQuorum")
 		case 21:
 			// Rule 13: of WithOpenTimeout and WithOpenBackoff the last wins.
 			d := r.dur()
@@ -350,6 +323,7 @@ func FuzzOptions(f *testing.F) {
 		{2, 10, 0, 3, 11, 0, 5},         // success threshold above the trials
 		{3, 2, 2, 9, 0, 0, 0, 5, 0, 20}, // NaN rate
 		{4, 19, 12, 0, 17, 0, 18, 0},    // nil option, nil predicate, nil hook, nil clock
+		{1, 20, 0, 3},                   // WithQuorum(3) without WithStore
 		{2, 6, 0, 10, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0},
 	} {
 		f.Add(seed)
@@ -371,9 +345,6 @@ func FuzzOptions(f *testing.F) {
 			}()
 			b, err = circuit.New[int](opts...)
 		}()
-		if oracle.unsure && len(oracle.bad) == 0 {
-			return
-		}
 		if len(oracle.bad) > 0 {
 			require.ErrorIs(t, err, circuit.ErrInvalidOption, "invalid: %v", oracle.bad)
 			require.Nil(t, b)
@@ -479,8 +450,7 @@ func fzExercise(t *testing.T, r *fzReader, b *circuit.Breaker[int], clk *circuit
 		require.LessOrEqual(t, m.SlowCalls, m.Calls)
 		require.True(t, m.FailureRate >= 0 && m.FailureRate <= 1 && m.SlowCallRate >= 0 && m.SlowCallRate <= 1)
 		require.GreaterOrEqual(t, m.ConsecutiveFailures, 0)
-		overflows := fzBugOpenUntilOverflow && (o.openMax == 0 || o.openMax > 1<<62)
-		if m.Trips == trips+1 && m.Trips == 1 && o.openPositive && !overflows {
+		if m.Trips == trips+1 && m.Trips == 1 && o.openPositive {
 			// The first trip, with an open period known to be positive and the
 			// clock not moved since: the breaker must still be Open.
 			require.Equal(t, circuit.Open, m.State, "right after the first trip (transitions %v)", *trans)
@@ -508,9 +478,6 @@ func FuzzExponentialBackoff(f *testing.F) {
 			b(attempt)
 			t.Fatal("an invalid backoff returned")
 		}
-		if fzBugBackoffRounding && maxD >= 1<<53 {
-			return // float64 holds every integer below 2^53 exactly
-		}
 		d := int64(b(attempt))
 		require.True(t, d >= 0 && d <= maxD, "ExponentialBackoff(%v, %v, %v)(%d) = %v", initial, maxD, jitter, attempt, d)
 		// The step without jitter, with big-number care: doubling stops at max.
@@ -535,10 +502,6 @@ type fzEvent struct {
 	slow bool
 }
 
-// fzWindowEpochs bounds the bucket periods since New that the time window is
-// fuzzed over while fzBugWindowEpochWrap is open.
-const fzWindowEpochs = 1<<31 - 1
-
 // FuzzTimeWindow holds the time window against a list of every outcome with
 // its time: at clock reading now the window holds the outcomes whose bucket
 // (Unix time / width, with buckets aligned to Unix time) is one of the last
@@ -557,20 +520,16 @@ func FuzzTimeWindow(f *testing.F) {
 		w := circuit.NewTimeWindow(time.Duration(length), int(buckets), baseT)
 		var events []fzEvent
 		now := int64(0)
-		// The clock runs from 0 to limit: no further than base+now can go
-		// and, while fzBugWindowEpochWrap is open, short of 2^31 periods.
+		// The clock runs from 0 to limit: no further than base+now can go.
 		// (A breaker's clock reads nanoseconds since New in an int64; the
 		// last bucket before 2^63 is clamped.)
 		limit := int64(math.MaxInt64) - max(base, 0) - 2*width
-		if fzBugWindowEpochWrap && width < math.MaxInt64/fzWindowEpochs {
-			limit = min(limit, width*fzWindowEpochs)
-		}
 		advance := func(d uint64) { now += int64(min(d, uint64(limit-now))) }
 		r := &fzReader{b: ops}
 		for r.more() {
 			switch k := r.byte() % 12; {
 			case k < 6: // record
-				e := fzEvent{at: now, o: int(k % 3), slow: k >= 3 && int(k%3) != circuit.OutcomeExcluded}
+				e := fzEvent{at: now, o: int(k % 3), slow: k >= 3 && int(k%3) != circuit.WindowExcluded}
 				w.Record(now, e.o, e.slow)
 				events = append(events, e)
 			case k < 8: // advance by a fraction of a bucket
@@ -589,9 +548,9 @@ func FuzzTimeWindow(f *testing.F) {
 			for _, e := range events {
 				if b := mdlFloorDiv(base+e.at, width); b > cur-n && b <= cur {
 					switch e.o {
-					case circuit.OutcomeSuccess:
+					case circuit.WindowSuccess:
 						want.Successes++
-					case circuit.OutcomeFailure:
+					case circuit.WindowFailure:
 						want.Failures++
 					default:
 						want.Excluded++
@@ -627,7 +586,7 @@ func FuzzCountWindow(f *testing.F) {
 			switch k := c % 7; {
 			case k < 6:
 				o, slow := int(k%3), k >= 3
-				if o == circuit.OutcomeExcluded {
+				if o == circuit.WindowExcluded {
 					slow = false
 					excluded++
 				} else {
@@ -644,7 +603,7 @@ func FuzzCountWindow(f *testing.F) {
 			}
 			want := circuit.WindowCounts{Excluded: excluded}
 			for _, e := range last {
-				if e.o == circuit.OutcomeSuccess {
+				if e.o == circuit.WindowSuccess {
 					want.Successes++
 				} else {
 					want.Failures++
@@ -692,22 +651,22 @@ func FuzzModel(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		spec := mdlGenerateFrom(rand.New(&fzSource{r: fzReader{b: data}, rest: rand.NewPCG(uint64(len(data)), 1)}), 40)
-		if _, err := mdlReplay(spec, mdlCurrent, nil, nil); err != nil {
-			min := mdlShrink(spec, mdlCurrent)
+		if _, err := mdlReplay(spec, nil, nil); err != nil {
+			min := mdlShrink(spec)
 			var trace strings.Builder
-			mdlReplay(min, mdlCurrent, &trace, nil)
+			mdlReplay(min, &trace, nil)
 			t.Fatalf("the breaker and the model disagree: %v\nshrunk to %d of %d steps:\n%s\n%s",
 				err, len(min.ops), len(spec.ops), min.describe(), trace.String())
 		}
 	})
 }
 
-// Regression tests of the bugs above, through the public API.
+// Edges the fuzz targets reach, held through the public API.
 
-func TestFuzzBugOpenUntilOverflow(t *testing.T) {
-	if fzBugOpenUntilOverflow {
-		t.Skip("open bug fzBugOpenUntilOverflow: the end of an open period overflows for open times near math.MaxInt64")
-	}
+// The end of an open period saturates: an open timeout, a backoff step or a
+// RetryAfter() hint near math.MaxInt64 keeps the breaker Open however far the
+// clock has moved, rather than wrapping the end negative.
+func TestFuzzOpenPeriodNearMaxInt64Saturates(t *testing.T) {
 	fail := func(context.Context) (int, error) { return 0, mdlErrFail }
 	for _, tc := range []struct {
 		name string
@@ -731,16 +690,17 @@ func TestFuzzBugOpenUntilOverflow(t *testing.T) {
 	}
 }
 
-func TestFuzzBugWindowEpochWrap(t *testing.T) {
-	if fzBugWindowEpochWrap {
-		t.Skip("open bug fzBugWindowEpochWrap: after 2^31 bucket periods the time window drops new outcomes")
-	}
+// The time window counts new outcomes however long it has been idle: a
+// bucket last written 2^31 or more periods ago is not read as a later period
+// (which would drop new outcomes in its slot), nor one written 2^32 periods
+// ago as the current one. With 1ms buckets 2^31 periods are 25 days.
+func TestFuzzTimeWindowCountsAfterAnyIdlePeriod(t *testing.T) {
 	t.Run("window", func(t *testing.T) {
 		ms := int64(time.Millisecond)
 		w := circuit.NewTimeWindow(time.Millisecond, 1, time.Unix(0, 0))
-		w.Record(0, circuit.OutcomeFailure, false)
+		w.Record(0, circuit.WindowFailure, false)
 		at := (1<<31 + 1) * ms
-		w.Record(at, circuit.OutcomeFailure, false)
+		w.Record(at, circuit.WindowFailure, false)
 		require.Equal(t, circuit.WindowCounts{Failures: 1}, w.Counts(at), "2^31+1 periods later")
 		require.Equal(t, circuit.WindowCounts{}, w.Counts(1<<32*ms), "2^32 periods later")
 	})
@@ -756,10 +716,10 @@ func TestFuzzBugWindowEpochWrap(t *testing.T) {
 	})
 }
 
-func TestFuzzBugExponentialBackoffBounds(t *testing.T) {
-	if fzBugBackoffRounding {
-		t.Skip("open bug fzBugBackoffRounding: ExponentialBackoff goes negative or above max for steps near 2^63")
-	}
+// Rule 13: ExponentialBackoff is never below zero nor above max, also where
+// its float64 arithmetic rounds a step near 2^63 (which time.Duration(x)
+// would turn into math.MinInt64) or rounds max up.
+func TestFuzzExponentialBackoffStaysWithinZeroAndMax(t *testing.T) {
 	for _, maxD := range []time.Duration{math.MaxInt64, math.MaxInt64 - 1, 1<<55 + 5, 1<<62 + 1} {
 		for _, jitter := range []float64{0, 0.5, 1} {
 			b := circuit.ExponentialBackoff(time.Second, maxD, jitter)

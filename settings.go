@@ -60,6 +60,8 @@ type config struct {
 	store            Store
 	syncEvery        time.Duration
 	quorum           int // 0: a majority
+	groupMax         int // > 0: WithGroupLimit (NewGroup only)
+	groupIdle        time.Duration
 	onStoreError     func(error)
 
 	errs []error
@@ -335,8 +337,10 @@ func WithBulkhead(maxConcurrent int, maxWait time.Duration) Option {
 }
 
 // WithOnStateChange calls fn once for every change of state, in order. fn
-// runs on the goroutine that caused the change, outside the breaker's locks,
-// and has returned before the call that caused the change returns. It may
+// runs outside the breaker's locks, usually on the goroutine that caused the
+// change (while another goroutine is delivering, that one may deliver it;
+// changes a WithStore sync makes are delivered on the sync goroutine), and
+// has returned before the call that caused the change returns. It may
 // call State, Metrics and Name, and may change the state itself (its own
 // change is then delivered after it returns). It must not panic.
 func WithOnStateChange(fn func(Transition)) Option {
