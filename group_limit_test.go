@@ -33,7 +33,7 @@ func limitedGroup(t *testing.T, maxKeys int, idle time.Duration, opts ...circuit
 
 func TestGroupLimitOptions(t *testing.T) {
 	for name, opt := range map[string]circuit.Option{
-		"maxKeys below 1":  circuit.WithGroupLimit(0, time.Minute),
+		"maxKeys below 1":   circuit.WithGroupLimit(0, time.Minute),
 		"idle not positive": circuit.WithGroupLimit(10, 0),
 	} {
 		_, err := circuit.NewGroup[string, int](opt)
