@@ -64,3 +64,13 @@ func Peek[T any](b *Breaker[T]) Metrics {
 	c := &b.c
 	return c.snapshot(word(c.word.Load()).state(), c.clk.now())
 }
+
+// NewRetryBudgetOnClock is NewRetryBudget on clk, for tests that drive the
+// budget's window with a fake clock.
+func NewRetryBudgetOnClock(ratio float64, minPerSecond int, clk Clock) *RetryBudget {
+	return newRetryBudget(ratio, minPerSecond, clk)
+}
+
+// Deposit and Withdraw are what Retry does with a budget.
+func (b *RetryBudget) Deposit()       { b.deposit() }
+func (b *RetryBudget) Withdraw() bool { return b.withdraw() }

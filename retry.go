@@ -92,6 +92,10 @@ type RetryPolicy struct {
 	// Backoff gives the wait before each retry; Backoff(1) is the wait after
 	// the first call failed.
 	Backoff Backoff
+	// Budget, if not nil, caps the retries to a share of the first attempts
+	// of every Retry that shares it: when it is spent, Retry returns the last
+	// failure at once, without waiting.
+	Budget *RetryBudget
 }
 
 // Retry calls fn through b until it succeeds or p.Attempts calls have been
@@ -131,6 +135,9 @@ func Retry[T any](ctx context.Context, b *Breaker[T], p RetryPolicy, fn func(con
 			wait.Stop()
 		}
 	}()
+	if p.Budget != nil {
+		p.Budget.deposit()
+	}
 	var last error // the last counted failure
 	for attempt := 1; ; attempt++ {
 		v, o, err := b.execute(ctx, fn)
@@ -144,7 +151,7 @@ func Retry[T any](ctx context.Context, b *Breaker[T], p RetryPolicy, fn func(con
 		if rej := b.core().openRejection(); rej != nil {
 			return v, stoppedOnOpen(rej, err)
 		}
-		if attempt >= p.Attempts {
+		if attempt >= p.Attempts || (p.Budget != nil && !p.Budget.withdraw()) {
 			return v, err
 		}
 		if err := sleep(ctx, &wait, p.Backoff(attempt)); err != nil {
