@@ -43,38 +43,6 @@ var (
 	mdlMaxOps    = flag.Int("model.ops", 60, "most steps in one model sequence")
 )
 
-// mdlReading settles the places where the implementation departs from the
-// literal text of DESIGN.md (see mdlKnownBugs). The literal reading is the
-// model's; mdlCurrent is the one the random sequences run with until the core
-// is fixed.
-type mdlReading struct {
-	// Rule 2: "After each failure or slow call the trip rules are checked:
-	// [all three] ... Any one trips it". true: every rule is checked after a
-	// failure or a slow call, not only the rule of that outcome's kind.
-	checkEveryRule bool
-	// Rule 3: "When the open timeout has passed the breaker is HalfOpen". true:
-	// ForceOpen, Disable and Reset after the timeout find a HalfOpen breaker
-	// (Open→HalfOpen is reported first, at the end of the open period).
-	forceSeesTimeout bool
-}
-
-var (
-	mdlLiteral = mdlReading{checkEveryRule: true, forceSeesTimeout: true}
-	// mdlCurrent: set a field to true when the core is fixed; the tests of
-	// that bug then stop skipping and hold the fix in place.
-	mdlCurrent = mdlReading{checkEveryRule: true, forceSeesTimeout: true}
-
-	mdlUseLiteral = flag.Bool("model.literal", false, "run the model test with the literal reading of DESIGN.md, open bugs and all")
-)
-
-// mdlReadingToRun is the reading the random sequences run with.
-func mdlReadingToRun() mdlReading {
-	if *mdlUseLiteral {
-		return mdlLiteral
-	}
-	return mdlCurrent
-}
-
 // ---------------------------------------------------------------------------
 // The reference model.
 
@@ -170,7 +138,6 @@ type mdlPermit struct {
 type mdlModel struct {
 	mu       sync.Mutex
 	cfg      mdlConfig
-	reading  mdlReading
 	baseUnix int64 // Unix nanoseconds of clock reading 0; buckets align with Unix time
 
 	state    circuit.State
@@ -189,8 +156,8 @@ type mdlModel struct {
 	trans    []mdlTransition
 }
 
-func newMdlModel(cfg mdlConfig, reading mdlReading, base time.Time) *mdlModel {
-	return &mdlModel{cfg: cfg, reading: reading, baseUnix: base.UnixNano(), state: circuit.Closed}
+func newMdlModel(cfg mdlConfig, base time.Time) *mdlModel {
+	return &mdlModel{cfg: cfg, baseUnix: base.UnixNano(), state: circuit.Closed}
 }
 
 func mdlFloorDiv(a, b int64) int64 {
@@ -360,7 +327,7 @@ func (m *mdlModel) complete(p *mdlPermit, o mdlOutcome, hint, now int64) {
 	}
 	switch m.state {
 	case circuit.Closed:
-		m.checkTrip(now, o, slow, hint)
+		m.checkTrip(now, hint)
 	case circuit.HalfOpen:
 		if o == mdlFailure {
 			m.transition(circuit.Open, mdlReason{exact: "trial call failed"}, now, hint)
@@ -370,8 +337,11 @@ func (m *mdlModel) complete(p *mdlPermit, o mdlOutcome, hint, now int64) {
 	}
 }
 
-// checkTrip applies rule 2 after a failure or a slow call in Closed.
-func (m *mdlModel) checkTrip(now int64, o mdlOutcome, slow bool, hint int64) {
+// checkTrip applies rule 2 after a failure or a slow call in Closed: "the
+// trip rules are checked ... Any one trips it". Every rule is checked, not
+// only the one of the outcome's kind: a slow success can trip the
+// failure-rate rule, a fast failure the slow-call rule.
+func (m *mdlModel) checkTrip(now, hint int64) {
 	cfg := m.cfg
 	if cfg.consecutive > 0 && m.cf >= cfg.consecutive {
 		m.transition(circuit.Open, mdlReason{exact: fmt.Sprintf("%d consecutive failures", m.cf)}, now, hint)
@@ -382,22 +352,22 @@ func (m *mdlModel) checkTrip(now int64, o mdlOutcome, slow bool, hint int64) {
 	if calls == 0 || calls < cfg.minCalls {
 		return
 	}
-	if r := float64(n.failures) / float64(calls); cfg.rate > 0 && (m.reading.checkEveryRule || o == mdlFailure) && r >= cfg.rate {
+	if r := float64(n.failures) / float64(calls); cfg.rate > 0 && r >= cfg.rate {
 		m.transition(circuit.Open, mdlReason{kind: "failure rate", rate: r, thr: cfg.rate, calls: calls}, now, hint)
 		return
 	}
-	if r := float64(n.slow) / float64(calls); cfg.slowThr > 0 && (m.reading.checkEveryRule || slow) && r >= cfg.slowRate {
+	if r := float64(n.slow) / float64(calls); cfg.slowThr > 0 && r >= cfg.slowRate {
 		m.transition(circuit.Open, mdlReason{kind: "slow-call rate", rate: r, thr: cfg.slowRate, calls: calls}, now, hint)
 	}
 }
 
-// force is ForceOpen, Disable and Reset (rule 5).
+// force is ForceOpen, Disable and Reset (rule 5). Rule 3 comes first: after
+// the open timeout they find a HalfOpen breaker, and Open→HalfOpen is
+// reported, at the end of the open period, before their own transition.
 func (m *mdlModel) force(to circuit.State, now int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.reading.forceSeesTimeout {
-		m.tick(now)
-	}
+	m.tick(now)
 	if m.state == to && to != circuit.Closed {
 		return
 	}
@@ -1297,12 +1267,12 @@ func (r *mdlRunner) describeModel() string {
 // mdlReplay runs spec and returns the index of the first step after which the
 // breaker and the model disagree, and how; -1 and nil when they agree
 // throughout. trace, if not nil, gets every step.
-func mdlReplay(spec *mdlSpec, reading mdlReading, trace *strings.Builder, stats *mdlStats) (int, error) {
+func mdlReplay(spec *mdlSpec, trace *strings.Builder, stats *mdlStats) (int, error) {
 	if stats == nil {
 		stats = new(mdlStats)
 	}
 	r := &mdlRunner{cfg: spec.config(), clk: circuittest.NewClock(spec.start), base: spec.start, stats: stats}
-	r.m = newMdlModel(r.cfg, reading, r.base)
+	r.m = newMdlModel(r.cfg, r.base)
 	b, err := circuit.New[int](spec.options(r.clk, func(t circuit.Transition) {
 		r.mu.Lock()
 		r.got = append(r.got, t)
@@ -1358,9 +1328,9 @@ func mdlReplay(spec *mdlSpec, reading mdlReading, trace *strings.Builder, stats 
 
 // mdlShrink removes steps from a failing spec while it still fails, and
 // returns the shortest failing spec found within a few seconds.
-func mdlShrink(spec *mdlSpec, reading mdlReading) *mdlSpec {
+func mdlShrink(spec *mdlSpec) *mdlSpec {
 	cur := *spec
-	at, _ := mdlReplay(&cur, reading, nil, nil)
+	at, _ := mdlReplay(&cur, nil, nil)
 	cur.ops = append([]mdlOp(nil), cur.ops[:at+1]...)
 	deadline := time.Now().Add(5 * time.Second)
 	for changed := true; changed && time.Now().Before(deadline); {
@@ -1368,7 +1338,7 @@ func mdlShrink(spec *mdlSpec, reading mdlReading) *mdlSpec {
 		for i := len(cur.ops) - 1; i >= 0 && time.Now().Before(deadline); i-- {
 			try := cur
 			try.ops = append(append([]mdlOp(nil), cur.ops[:i]...), cur.ops[i+1:]...)
-			if at, err := mdlReplay(&try, reading, nil, nil); err != nil {
+			if at, err := mdlReplay(&try, nil, nil); err != nil {
 				try.ops = try.ops[:at+1]
 				cur = try
 				changed = true
@@ -1378,30 +1348,26 @@ func mdlShrink(spec *mdlSpec, reading mdlReading) *mdlSpec {
 	return &cur
 }
 
-func mdlReport(spec *mdlSpec, reading mdlReading, err error) string {
-	min := mdlShrink(spec, reading)
+func mdlReport(spec *mdlSpec, err error) string {
+	min := mdlShrink(spec)
 	var trace strings.Builder
-	mdlReplay(min, reading, &trace, nil)
+	mdlReplay(min, &trace, nil)
 	flags := ""
 	if *mdlMaxOps != 60 {
 		flags += fmt.Sprintf(" -model.ops=%d", *mdlMaxOps)
-	}
-	if *mdlUseLiteral {
-		flags += " -model.literal"
 	}
 	return fmt.Sprintf("seed %d: the breaker and the model disagree: %v\nreplay: go test -run TestModelRandomSequences -model.seed=%d%s -v .\n"+
 		"shrunk to %d of %d steps:\n%s\n%s", spec.seed, err, spec.seed, flags, len(min.ops), len(spec.ops), min.describe(), trace.String())
 }
 
 func TestModelRandomSequences(t *testing.T) {
-	reading := mdlReadingToRun()
 	if *mdlSeed != 0 {
 		spec := mdlGenerate(*mdlSeed, *mdlMaxOps)
 		var trace strings.Builder
-		_, err := mdlReplay(spec, reading, &trace, nil)
+		_, err := mdlReplay(spec, &trace, nil)
 		t.Logf("seed %d\n%s\n%s", *mdlSeed, spec.describe(), trace.String())
 		if err != nil {
-			t.Fatal(mdlReport(spec, reading, err))
+			t.Fatal(mdlReport(spec, err))
 		}
 		return
 	}
@@ -1417,8 +1383,8 @@ func TestModelRandomSequences(t *testing.T) {
 	for i := 0; i < n; i++ {
 		seed := base + uint64(i)
 		spec := mdlGenerate(seed, *mdlMaxOps)
-		if _, err := mdlReplay(spec, reading, nil, &stats); err != nil {
-			t.Fatal(mdlReport(spec, reading, err))
+		if _, err := mdlReplay(spec, nil, &stats); err != nil {
+			t.Fatal(mdlReport(spec, err))
 		}
 	}
 	t.Logf("%d sequences from seed %d, %d steps: %d trips (%d from half-open), %d half-open rounds (%d noticed by State/Metrics), "+
@@ -1437,54 +1403,33 @@ func TestModelRandomSequences(t *testing.T) {
 	}
 }
 
-// mdlKnownBugs are the departures from DESIGN.md that the model found, each
-// with the seed of a sequence that shows it and the reading that fixes it.
-// Until the core is fixed the random sequences run with mdlCurrent, which
-// tolerates them, and these cases skip; when a fix lands, set its field of
-// mdlCurrent to true: the case then holds the fix in place.
-var mdlKnownBugs = []struct {
-	name  string
-	seed  uint64
-	fixed func(mdlReading) bool
-	fix   func(*mdlReading)
+// mdlRuleSeeds are sequences that reach a rule the random sequences seldom
+// do. They run whatever -model.base and -model.sequences say, so that the
+// model holds the breaker to these rules on every run.
+var mdlRuleSeeds = []struct {
+	rule string
+	seed uint64
 }{
-	{
-		name:  "rule 2: a slow call checks the failure-rate rule, a failure the slow-call rule",
-		seed:  435,
-		fixed: func(r mdlReading) bool { return r.checkEveryRule },
-		fix:   func(r *mdlReading) { r.checkEveryRule = true },
-	},
-	{
-		name:  "rule 3: ForceOpen/Disable/Reset after the open timeout leave a half-open breaker",
-		seed:  4,
-		fixed: func(r mdlReading) bool { return r.forceSeesTimeout },
-		fix:   func(r *mdlReading) { r.forceSeesTimeout = true },
-	},
+	{"rule 2: a slow call checks the failure-rate rule, a failure the slow-call rule", 435},
+	{"rule 3: ForceOpen, Disable and Reset after the open timeout find a half-open breaker", 4},
 }
 
-func TestModelKnownBugs(t *testing.T) {
-	for _, bug := range mdlKnownBugs {
-		t.Run(bug.name, func(t *testing.T) {
-			reading := mdlCurrent
-			bug.fix(&reading)
-			spec := mdlGenerate(bug.seed, 60)
-			_, err := mdlReplay(spec, reading, nil, nil)
-			if err != nil && !bug.fixed(mdlCurrent) {
-				t.Skipf("open bug, seed %d: %v", bug.seed, err)
-			}
-			if err != nil {
-				t.Fatal(mdlReport(spec, reading, err))
+func TestModelSequencesOfRarelyReachedRules(t *testing.T) {
+	for _, tc := range mdlRuleSeeds {
+		t.Run(tc.rule, func(t *testing.T) {
+			spec := mdlGenerate(tc.seed, 60)
+			if _, err := mdlReplay(spec, nil, nil); err != nil {
+				t.Fatal(mdlReport(spec, err))
 			}
 		})
 	}
 }
 
-// The same two bugs through the public API, as a reviewer would write them.
+// The same two rules through the public API, as a reviewer would write them.
 
-func TestModelBugEveryTripRuleAfterSlowCall(t *testing.T) {
-	if !mdlCurrent.checkEveryRule {
-		t.Skip("open bug (mdlKnownBugs, seed 435): after a slow success only the slow-call rule is checked, after a fast failure only the failure-rate rule")
-	}
+// Rule 2: after a failure or a slow call every trip rule is checked, not only
+// the one of the outcome's kind.
+func TestModelEveryTripRuleIsCheckedAfterAFailureOrASlowCall(t *testing.T) {
 	t.Run("slow success brings calls to minCalls with the failure rate over", func(t *testing.T) {
 		clk := circuittest.NewClock(time.Unix(1.7e9, 0))
 		b := circuit.MustNew[int](circuit.WithClock(clk), circuit.WithCountWindow(8), circuit.WithConsecutiveFailures(0),
@@ -1500,7 +1445,7 @@ func TestModelBugEveryTripRuleAfterSlowCall(t *testing.T) {
 		m := b.Metrics()
 		require.Equal(t, 5, m.Calls)
 		require.Equal(t, 0.8, m.FailureRate)
-		require.Equal(t, circuit.Open, m.State, "a slow call checks every trip rule: failure rate 80%% >= 50%% over 5 calls")
+		require.Equal(t, circuit.Open, m.State, "a slow call checks every trip rule: failure rate 80% >= 50% over 5 calls")
 	})
 	t.Run("fast failure brings calls to minCalls with the slow-call rate over", func(t *testing.T) {
 		clk := circuittest.NewClock(time.Unix(1.7e9, 0))
@@ -1517,14 +1462,14 @@ func TestModelBugEveryTripRuleAfterSlowCall(t *testing.T) {
 		m := b.Metrics()
 		require.Equal(t, 4, m.Calls)
 		require.Equal(t, 0.75, m.SlowCallRate)
-		require.Equal(t, circuit.Open, m.State, "a failure checks every trip rule: slow-call rate 75%% >= 50%% over 4 calls")
+		require.Equal(t, circuit.Open, m.State, "a failure checks every trip rule: slow-call rate 75% >= 50% over 4 calls")
 	})
 }
 
-func TestModelBugForceAfterOpenTimeout(t *testing.T) {
-	if !mdlCurrent.forceSeesTimeout {
-		t.Skip("open bug (mdlKnownBugs, seed 4): ForceOpen after the open timeout reports open→forced-open, though State() would have said half-open")
-	}
+// Rule 3 before rule 5: ForceOpen, Disable and Reset after the open timeout
+// find a half-open breaker; Open→HalfOpen is reported first, at the end of
+// the open period.
+func TestModelControlsAfterTheOpenTimeoutLeaveAHalfOpenBreaker(t *testing.T) {
 	start := time.Unix(1.7e9, 0)
 	for _, tc := range []struct {
 		name  string
