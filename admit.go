@@ -14,7 +14,11 @@ type permit struct {
 // Execute, Allow and Group. A plain breaker's Closed path is one atomic load.
 func (c *core) admit(ctx context.Context) (p permit, err error) {
 	if p.w = word(c.word.Load()); p.w.state() == Closed && c.plain {
-		return p, nil
+		if c.throttle == nil || !c.throttle.drop() {
+			return p, nil
+		}
+		c.rejected.Add(1)
+		return p, c.throttled()
 	}
 	return c.admitSlow(ctx)
 }
@@ -57,6 +61,9 @@ func (c *core) admitSlow(ctx context.Context) (p permit, err error) {
 func (c *core) admitClosed(p *permit, w word, now *lazyNow) (bool, error) {
 	if c.cfg.hungAfter > 0 && w.state() == Closed && c.hungTrip(w, now) {
 		return false, nil
+	}
+	if c.throttle != nil && w.state() == Closed && c.throttle.drop() {
+		return true, c.reject(p, c.throttled())
 	}
 	p.w = w
 	c.started(p)

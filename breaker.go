@@ -234,6 +234,9 @@ type Metrics struct {
 	StoreErrors uint64
 	// Totals counts the calls since New by how they counted.
 	Totals Totals
+	// ThrottleProbability is the probability that WithAdaptiveThrottle
+	// rejects a call now; 0 without it.
+	ThrottleProbability float64
 	// MinCalls is the failure-rate rule's minCalls: with fewer Calls in the
 	// window the rates trip nothing (and exporters show them as unknown).
 	MinCalls int

@@ -36,6 +36,7 @@ type core struct {
 	forced   *openError // the one rejection of ForcedOpen
 	// peer shares the state with other replicas (WithStore); nil without.
 	peer      peer
+	throttle  *throttle // WithAdaptiveThrottle; nil without
 	allowPool sync.Pool // *allowCall
 
 	_ pad
@@ -94,6 +95,9 @@ func (c *core) init(cfg *config, name string) {
 	if cfg.hungAfter > 0 {
 		c.hung.Store(newHungTracker(int64(cfg.hungAfter), 0))
 	}
+	if cfg.throttleK > 0 {
+		c.throttle = newThrottle(c)
+	}
 	c.notify.fn = cfg.onChange
 	c.notify.tagCallers = len(cfg.observers) > 0
 	if cfg.store != nil {
@@ -125,6 +129,9 @@ func (c *core) snapshot(st State, now int64) Metrics {
 		Rejected:            c.rejected.Load(),
 		Trips:               c.trips.Load(),
 		MinCalls:            c.cfg.minCalls,
+	}
+	if c.throttle != nil {
+		m.ThrottleProbability = c.throttle.probability()
 	}
 	if m.Calls > 0 {
 		m.FailureRate = float64(n.failures) / float64(m.Calls)

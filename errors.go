@@ -21,6 +21,10 @@ var (
 	// within its wait time or before the caller's context ended.
 	ErrBulkheadFull = errors.New("circuit: bulkhead full")
 
+	// ErrThrottled is returned, wrapped, for calls rejected by
+	// WithAdaptiveThrottle while the dependency accepts too few calls.
+	ErrThrottled = errors.New("circuit: call throttled")
+
 	// ErrInvalidOption is wrapped by every error that New, NewGroup, Retry and
 	// the backoff constructors report for a bad option value.
 	ErrInvalidOption = errors.New("circuit: invalid option")

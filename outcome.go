@@ -62,6 +62,9 @@ func (c *core) timeoutError(err error) error {
 // of Execute, Allow and Group.
 func (c *core) complete(p *permit, o outcome, hint int64) {
 	if o == success && c.plain && p.w.state() == Closed && c.succeeded(p.w) {
+		if c.throttle != nil {
+			c.throttleSaw(success, &lazyNow{clk: &c.clk})
+		}
 		return
 	}
 	c.completeSlow(p, o, hint)
@@ -102,6 +105,9 @@ func (c *core) completeSlow(p *permit, o outcome, hint int64) {
 		c.tw.record(at, o, slow, gen)
 	} else {
 		c.cw.record(at, o, slow, gen)
+	}
+	if st == Closed && o != excluded {
+		c.throttleSaw(o, &now)
 	}
 	var streak int64
 	switch o {

@@ -60,7 +60,8 @@ type config struct {
 	store            Store
 	syncEvery        time.Duration
 	quorum           int // 0: a majority
-	groupMax         int // > 0: WithGroupLimit (NewGroup only)
+	throttleK        float64 // > 0: WithAdaptiveThrottle
+	groupMax         int     // > 0: WithGroupLimit (NewGroup only)
 	groupIdle        time.Duration
 	onStoreError     func(error)
 
