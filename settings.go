@@ -59,7 +59,7 @@ type config struct {
 	clock            Clock
 	store            Store
 	syncEvery        time.Duration
-	quorum           int // 0: a majority
+	quorum           int     // 0: a majority
 	throttleK        float64 // > 0: WithAdaptiveThrottle
 	groupMax         int     // > 0: WithGroupLimit (NewGroup only)
 	groupIdle        time.Duration
