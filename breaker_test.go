@@ -472,7 +472,7 @@ func TestTransitionsInOrderWithReasons(t *testing.T) {
 		{circuit.Open, circuit.HalfOpen, time.Minute, "open timeout ended"},
 		{circuit.HalfOpen, circuit.Open, time.Minute, "trial call failed"},
 		{circuit.Open, circuit.HalfOpen, 2 * time.Minute, "open timeout ended"},
-		{circuit.HalfOpen, circuit.Closed, 2 * time.Minute, "1 trial calls succeeded"},
+		{circuit.HalfOpen, circuit.Closed, 2 * time.Minute, "1 trial call succeeded"},
 		{circuit.Closed, circuit.ForcedOpen, 2 * time.Minute, "forced open"},
 		{circuit.ForcedOpen, circuit.Disabled, 2 * time.Minute, "disabled"},
 		{circuit.Disabled, circuit.Closed, 2 * time.Minute, "reset"},

@@ -90,7 +90,7 @@ func (c *core) init(cfg *config, name string) {
 	c.forced = &openError{name: name}
 	if cfg.bulkMax > 0 {
 		c.bulk = newBulkhead(cfg.bulkMax, cfg.bulkWait, &rejection{name: name, sentinel: ErrBulkheadFull,
-			what: fmt.Sprintf("%d calls in flight", cfg.bulkMax)})
+			what: fmt.Sprintf("bulkhead full: %s in flight", plural(cfg.bulkMax, "call"))})
 	}
 	if cfg.hungAfter > 0 {
 		c.hung.Store(newHungTracker(int64(cfg.hungAfter), 0))

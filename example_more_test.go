@@ -138,7 +138,7 @@ func ExampleWithObserver() {
 	}
 	fmt.Println(counts)
 	// Output:
-	// this call: closed -> open (1 consecutive failures)
+	// this call: closed -> open (1 consecutive failure)
 	// map[success:1 failure:1 rejected:1]
 }
 

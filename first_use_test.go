@@ -123,3 +123,21 @@ func TestQuorumWithoutAStoreIsInvalid(t *testing.T) {
 	assert.Contains(t, err.Error(), "WithQuorum")
 	assert.Contains(t, err.Error(), "2")
 }
+
+func TestMessagesNameTheBulkheadAndCountInWords(t *testing.T) {
+	b := circuit.MustNew[int](circuit.WithName("api"), circuit.WithBulkhead(1, 0), circuit.WithConsecutiveFailures(1))
+	done, err := b.Allow(context.Background())
+	require.NoError(t, err)
+	_, err = b.Execute(context.Background(), func(context.Context) (int, error) { return 1, nil })
+	assert.EqualError(t, err, `circuit: breaker "api": bulkhead full: 1 call in flight`)
+	done(nil)
+
+	var reasons []string
+	clk := circuittest.NewClock(time.Unix(0, 0))
+	b = circuit.MustNew[int](circuit.WithConsecutiveFailures(1), circuit.WithOpenTimeout(time.Second), circuit.WithClock(clk),
+		circuit.WithOnStateChange(func(tr circuit.Transition) { reasons = append(reasons, tr.Reason) }))
+	_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errors.New("boom") })
+	clk.Advance(time.Second)
+	_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 1, nil })
+	assert.Equal(t, []string{"1 consecutive failure", "open timeout ended", "1 trial call succeeded"}, reasons)
+}

@@ -162,7 +162,7 @@ func (c *core) hungTrip(w word, now *lazyNow) bool {
 	if hung < n {
 		return false
 	}
-	reason := fmt.Sprintf("%d calls in flight for more than %v", hung, c.cfg.hungAfter)
+	reason := fmt.Sprintf("%s in flight for more than %v", plural(int(hung), "call"), c.cfg.hungAfter)
 	if w.state() == HalfOpen {
 		reason = fmt.Sprintf("trial call in flight for more than %v", c.cfg.hungAfter)
 	}

@@ -94,14 +94,22 @@ type mdlReason struct {
 func (r mdlReason) String() string {
 	switch {
 	case r.kind != "":
-		return fmt.Sprintf("%s %.4g%% >= %.4g%% over %d calls", r.kind, r.rate*100, r.thr*100, r.calls)
+		return fmt.Sprintf("%s %.4g%% >= %.4g%% over %s", r.kind, r.rate*100, r.thr*100, mdlPlural(r.calls, "call"))
 	case r.prefix != "":
 		return r.prefix + "..."
 	}
 	return r.exact
 }
 
-var mdlRateReason = regexp.MustCompile(`^(failure rate|slow-call rate) ([0-9.]+)% >= ([0-9.]+)% over ([0-9]+) calls`)
+// mdlPlural is "1 call", "2 calls": the reasons count in words.
+func mdlPlural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+var mdlRateReason = regexp.MustCompile(`^(failure rate|slow-call rate) ([0-9.]+)% >= ([0-9.]+)% over ([0-9]+) calls?\b`)
 
 func (r mdlReason) matches(got string) bool {
 	switch {
@@ -317,7 +325,7 @@ func (m *mdlModel) complete(p *mdlPermit, o mdlOutcome, hint, now int64) {
 		if m.state == circuit.HalfOpen {
 			m.succ++
 			if m.succ >= m.cfg.successes {
-				m.transition(circuit.Closed, mdlReason{exact: fmt.Sprintf("%d trial calls succeeded", m.succ)}, now, 0)
+				m.transition(circuit.Closed, mdlReason{exact: mdlPlural(m.succ, "trial call") + " succeeded"}, now, 0)
 			}
 		}
 		return
@@ -344,7 +352,7 @@ func (m *mdlModel) complete(p *mdlPermit, o mdlOutcome, hint, now int64) {
 func (m *mdlModel) checkTrip(now, hint int64) {
 	cfg := m.cfg
 	if cfg.consecutive > 0 && m.cf >= cfg.consecutive {
-		m.transition(circuit.Open, mdlReason{exact: fmt.Sprintf("%d consecutive failures", m.cf)}, now, hint)
+		m.transition(circuit.Open, mdlReason{exact: mdlPlural(m.cf, "consecutive failure")}, now, hint)
 		return
 	}
 	n := m.counts(now)

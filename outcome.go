@@ -180,7 +180,7 @@ func (c *core) afterBadCall(w word, p *permit, o outcome, slow bool, streak, hin
 func (c *core) checkTrip(w word, now int64, o outcome, slow bool, streak, hint int64) {
 	cfg := c.cfg
 	if o == failure && cfg.consecutive > 0 && streak >= int64(cfg.consecutive) {
-		c.move(change{from: w, to: Open, reason: fmt.Sprintf("%d consecutive failures", streak), at: now, minOpen: hint})
+		c.move(change{from: w, to: Open, reason: plural(int(streak), "consecutive failure"), at: now, minOpen: hint})
 		return
 	}
 	// Every rule is checked after a failure or a slow call (rule 2): a slow
@@ -195,7 +195,7 @@ func (c *core) checkTrip(w word, now int64, o outcome, slow bool, streak, hint i
 // (with a store, the cluster's window) at now.
 func (c *core) checkRates(w word, now, hint int64) {
 	cfg := c.cfg
-	n := c.win.counts(now)
+	n := c.win.rates(now, cfg.slowThreshold > 0)
 	cluster := false
 	if c.peer != nil {
 		o := c.peer.others(now) // with a store the rules see the whole cluster's window
@@ -208,10 +208,10 @@ func (c *core) checkRates(w word, now, hint int64) {
 	}
 	ch := change{from: w, to: Open, at: now, minOpen: hint, cluster: cluster}
 	if r := float64(n.failures) / float64(calls); cfg.rate > 0 && r >= cfg.rate {
-		ch.reason = fmt.Sprintf("failure rate %s >= %s over %d calls", percent(r), percent(cfg.rate), calls)
+		ch.reason = fmt.Sprintf("failure rate %s >= %s over %s", percent(r), percent(cfg.rate), plural(calls, "call"))
 	} else if r := float64(n.slow) / float64(calls); cfg.slowThreshold > 0 && r >= cfg.slowRate {
-		ch.reason = fmt.Sprintf("slow-call rate %s >= %s over %d calls (slow: >= %v)",
-			percent(r), percent(cfg.slowRate), calls, cfg.slowThreshold)
+		ch.reason = fmt.Sprintf("slow-call rate %s >= %s over %s (slow: >= %v)",
+			percent(r), percent(cfg.slowRate), plural(calls, "call"), cfg.slowThreshold)
 	} else {
 		return
 	}
@@ -242,7 +242,7 @@ func (c *core) trialSucceeded(w word, now *lazyNow) {
 			// Only the success that reaches the threshold closes: later ones
 			// of the same round would race it to the same transition.
 			if s := next.successes(); s == c.cfg.successThreshold {
-				c.move(change{from: next, to: Closed, reason: fmt.Sprintf("%d trial calls succeeded", s), at: now.get()})
+				c.move(change{from: next, to: Closed, reason: plural(s, "trial call") + " succeeded", at: now.get()})
 			}
 			return
 		}

@@ -552,7 +552,7 @@ func TestWithBreakerOptionsAndName(t *testing.T) {
 	require.Len(t, transitions, 1)
 	assert.Equal(t, "api/"+srv.host(), transitions[0].Name)
 	assert.Equal(t, circuit.Open, transitions[0].To)
-	assert.Equal(t, "1 consecutive failures", transitions[0].Reason)
+	assert.Equal(t, "1 consecutive failure", transitions[0].Reason)
 }
 
 func TestInvalidOptions(t *testing.T) {
