@@ -1,5 +1,5 @@
 # The one entry point for checks: `make test` is what the README and CI run.
-# It installs what the tests need (redis-server) when it is missing.
+# It installs what the tests need (see DEBS) when it is missing.
 
 GO        ?= go
 # Every module of the repository: the core and the nested ones.
@@ -14,12 +14,19 @@ MINCOVER  ?= 90
 test: deps fmt vet cover race fuzz bench-smoke
 	@echo "make test: all checks passed"
 
+# The Debian packages the tests start for real: redis-server (redisstore),
+# prometheus and promtool (circuitprom), chromium (circuitdebug's browser test).
+DEBS      := redis-server:redis-server prometheus:prometheus promtool:prometheus chromium:chromium
+
 deps:
-	@command -v redis-server >/dev/null 2>&1 || { \
-		echo "installing redis-server (Debian package) for the redisstore tests"; \
+	@missing=; for d in $(DEBS); do command -v $${d%%:*} >/dev/null 2>&1 || missing="$$missing $${d#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages for the tests:$$missing"; \
 		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
-	@command -v redis-server >/dev/null 2>&1 && redis-server --version
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@for d in $(DEBS); do command -v $${d%%:*} >/dev/null 2>&1 || { echo "missing $${d%%:*} after install"; exit 1; }; done
+	@redis-server --version; prometheus --version 2>&1 | head -1; chromium --version
 
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
