@@ -116,6 +116,15 @@ func newConfig(opts []Option) (*config, error) {
 
 func (c *config) fail(err error) { c.errs = append(c.errs, err) }
 
+// setNonNil sets *dst to v, or records that option was given a nil what.
+func setNonNil[V any](c *config, option, what string, dst *V, v V, isNil bool) {
+	if isNil {
+		c.fail(invalidf(option, "%s is nil", what))
+		return
+	}
+	*dst = v
+}
+
 // validRate reports whether rate lies in (0, 1].
 func validRate(rate float64) bool { return rate > 0 && rate <= 1 && !math.IsNaN(rate) }
 
@@ -261,26 +270,14 @@ func WithSuccessThreshold(n int) Option {
 // failure, such as a validation error the caller caused. It is asked before
 // WithIsFailure's.
 func WithExclude(fn func(error) bool) Option {
-	return func(c *config) {
-		if fn == nil {
-			c.fail(invalidf("WithExclude", "predicate is nil"))
-			return
-		}
-		c.exclude = fn
-	}
+	return func(c *config) { setNonNil(c, "WithExclude", "predicate", &c.exclude, fn, fn == nil) }
 }
 
 // WithIsFailure gives a predicate for which non-nil errors are failures of the
 // dependency; an error for which it returns false counts as a success (an HTTP
 // 404, say). By default every non-nil error is a failure.
 func WithIsFailure(fn func(error) bool) Option {
-	return func(c *config) {
-		if fn == nil {
-			c.fail(invalidf("WithIsFailure", "predicate is nil"))
-			return
-		}
-		c.isFailure = fn
-	}
+	return func(c *config) { setNonNil(c, "WithIsFailure", "predicate", &c.isFailure, fn, fn == nil) }
 }
 
 // WithHungCalls trips the breaker as soon as n calls have been in flight for
@@ -345,23 +342,11 @@ func WithBulkhead(maxConcurrent int, maxWait time.Duration) Option {
 // call State, Metrics and Name, and may change the state itself (its own
 // change is then delivered after it returns). It must not panic.
 func WithOnStateChange(fn func(Transition)) Option {
-	return func(c *config) {
-		if fn == nil {
-			c.fail(invalidf("WithOnStateChange", "function is nil"))
-			return
-		}
-		c.onChange = fn
-	}
+	return func(c *config) { setNonNil(c, "WithOnStateChange", "function", &c.onChange, fn, fn == nil) }
 }
 
 // WithClock makes the breaker read time from clk instead of the system's
 // monotonic clock; circuittest.Clock is one for tests.
 func WithClock(clk Clock) Option {
-	return func(c *config) {
-		if clk == nil {
-			c.fail(invalidf("WithClock", "clock is nil"))
-			return
-		}
-		c.clock = clk
-	}
+	return func(c *config) { setNonNil(c, "WithClock", "clock", &c.clock, clk, clk == nil) }
 }

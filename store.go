@@ -158,11 +158,5 @@ func WithQuorum(n int) Option {
 // WithStoreErrors calls fn with every error of a sync with WithStore's store.
 // fn runs on the breaker's sync goroutine and must not block for long.
 func WithStoreErrors(fn func(error)) Option {
-	return func(c *config) {
-		if fn == nil {
-			c.fail(invalidf("WithStoreErrors", "function is nil"))
-			return
-		}
-		c.onStoreError = fn
-	}
+	return func(c *config) { setNonNil(c, "WithStoreErrors", "function", &c.onStoreError, fn, fn == nil) }
 }
