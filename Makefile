@@ -23,7 +23,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages for the tests:$$missing"; \
 		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@for d in $(DEBS); do command -v $${d%%:*} >/dev/null 2>&1 || { echo "missing $${d%%:*} after install"; exit 1; }; done
 	@redis-server --version; prometheus --version 2>&1 | head -1; chromium --version
