@@ -41,3 +41,22 @@ func TestHungTripSeesAChangeUnderWay(t *testing.T) {
 	assert.True(t, c.hungTrip(w, &lazyNow{clk: &c.clk}), "w is over: look again")
 	assert.Equal(t, Closed, word(c.word.Load()).state(), "and nothing tripped")
 }
+
+// A sync that applies a new cluster trip sets the lease word for that trip's
+// half-open round before the breaker's state moves. A call of the half-open
+// round the breaker is still in must find no trial to take then, not the
+// full count a replica on its own would have.
+func TestProbesOfARoundTheLeaseDoesNotName(t *testing.T) {
+	s := &sharer{trials: 2}
+	s.healthy.Store(true)
+	s.clk = &clock{base: time.Now()}
+	s.grantUntil.Store(int64(time.Hour))
+	s.lease.Store(7<<leaseBits | 1)
+	assert.Equal(t, 1, s.probes(7), "the round the lease names: its grant")
+	assert.Equal(t, 0, s.probes(5), "an older round: no trial")
+	s.lease.Store(0)
+	assert.Equal(t, 2, s.probes(5), "no lease: a replica on its own")
+	s.lease.Store(7<<leaseBits | 1)
+	s.healthy.Store(false)
+	assert.Equal(t, 2, s.probes(5), "a failing store: local state rules")
+}

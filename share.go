@@ -286,7 +286,14 @@ func (s *sharer) closed(gen uint64, at int64) {
 // grant lapses with the store's lease behind it, so that a replica whose
 // syncs fell behind cannot probe alongside the next holder.
 func (s *sharer) probes(gen uint64) int {
-	if v := s.lease.Load(); v != 0 && v>>leaseBits == gen && s.healthy.Load() {
+	if v := s.lease.Load(); v != 0 && s.healthy.Load() {
+		if v>>leaseBits != gen {
+			// The lease word names another half-open round: one this
+			// replica is about to enter (a sync applying a new trip sets it
+			// before the state moves) or one it left. Round gen is not the
+			// cluster's to probe in; the next sync sorts out which.
+			return 0
+		}
 		grant := int(v & (1<<leaseBits - 1))
 		if grant > 0 && s.clk.now() >= s.grantUntil.Load() {
 			return 0

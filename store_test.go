@@ -95,6 +95,7 @@ func (m *memStore) Sync(ctx context.Context, r circuit.Report) (circuit.View, er
 			v.Buckets = append(v.Buckets, b)
 		}
 	}
+	sort.Slice(v.Buckets, func(i, j int) bool { return v.Buckets[i].Epoch < v.Buckets[j].Epoch })
 	for rep, at := range st.seen {
 		if r.Now.Sub(at) < window {
 			v.Replicas++
@@ -108,43 +109,6 @@ func (m *memStore) Sync(ctx context.Context, r circuit.Report) (circuit.View, er
 		v.Trip = &t
 	}
 	return v, nil
-}
-
-// openReplicas returns how many replicas of name the store counts as open on
-// their own evidence at now.
-func (m *memStore) openReplicas(name string, now time.Time) int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	n := 0
-	if st := m.breakers[name]; st != nil {
-		for _, u := range st.open {
-			if u.After(now) {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-// waitReplicas waits until n replicas of name have synced: the fleet is up.
-func (m *memStore) waitReplicas(t *testing.T, name string, n int) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		st := m.breakers[name]
-		return st != nil && len(st.seen) >= n
-	}, 5*time.Second, time.Millisecond)
-}
-
-func (m *memStore) trip(name string) *circuit.Trip {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if st := m.breakers[name]; st != nil && st.trip != nil {
-		t := *st.trip
-		return &t
-	}
-	return nil
 }
 
 // waitSyncs waits until the store has answered n more syncs: every replica
@@ -220,139 +184,17 @@ func (f *flakyStore) Sync(ctx context.Context, r circuit.Report) (circuit.View, 
 
 const syncEvery = 20 * time.Millisecond
 
+// The scenarios that every Store must pass, on the in-memory one: it must
+// follow the Store rules for the tests below to mean anything.
+func TestStoreSuite(t *testing.T) {
+	sharetest.RunStoreSuite(t, syncEvery, func(*testing.T) circuit.Store { return newMemStore() })
+}
+
 // replicas returns n breakers named "svc" on one fake clock, sharing store,
 // with opts after the sharing options. They are closed when the test ends.
 func replicas(t *testing.T, n int, store circuit.Store, clk *circuittest.Clock, opts ...circuit.Option) []*circuit.Breaker[int] {
 	t.Helper()
 	return sharetest.Replicas(t, n, "svc", store, syncEvery, clk, opts...)
-}
-
-// Case 1: the failure-rate rule runs on the cluster's figures.
-func TestStoreClusterRateTripOpensEveryReplica(t *testing.T) {
-	store := newMemStore()
-	clk := circuittest.NewClock(epoch)
-	var rec recorder
-	bs := replicas(t, 3, store, clk, append(sharetest.RateOnly(20), circuit.WithOnStateChange(rec.hook))...)
-
-	for _, b := range bs {
-		require.ErrorIs(t, calls(b, 10, fail), errBoom)
-		assert.Equal(t, 10, b.Metrics().Calls, "each replica saw 10 calls: below minCalls alone")
-	}
-	start := time.Now()
-	sharetest.WaitFor(t, circuit.Open, bs, nil)
-	took := time.Since(start)
-	t.Logf("cluster-wide rate trip: all 3 replicas open %v after the last call (sync every %v)", took, syncEvery)
-	assert.Less(t, took, 2*syncEvery+sharetest.SchedulingSlack, "within two sync periods")
-
-	for _, tr := range rec.get() {
-		require.Equal(t, circuit.Open, tr.To)
-		assert.Regexp(t, `failure rate 100% >= 50% over (2|3)0 calls across replicas|opened by the cluster: `, tr.Reason)
-	}
-	for _, b := range bs {
-		_, err := b.Execute(context.Background(), succeed)
-		assert.ErrorIs(t, err, circuit.ErrOpen)
-	}
-}
-
-// Case 2: a trip on one replica's own evidence spreads only with a quorum.
-func TestStoreLocalTripNeedsQuorum(t *testing.T) {
-	tests := []struct {
-		name     string
-		replicas int
-		quorum   []circuit.Option
-		spread   int // how many replicas must trip before the rest open
-	}{
-		{"default quorum is a majority: 2 of 3", 3, nil, 2},
-		{"default quorum is a majority: 3 of 4", 4, nil, 3},
-		{"WithQuorum(2) of 5", 5, []circuit.Option{circuit.WithQuorum(2)}, 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			store := newMemStore()
-			clk := circuittest.NewClock(epoch)
-			var rec recorder
-			opts := append([]circuit.Option{circuit.WithConsecutiveFailures(3), circuit.WithFailureRate(0.5, 1000),
-				circuit.WithOnStateChange(rec.hook)}, tt.quorum...)
-			bs := replicas(t, tt.replicas, store, clk, opts...)
-			store.waitReplicas(t, "svc", tt.replicas)
-
-			for i := 0; i < tt.spread-1; i++ {
-				require.ErrorIs(t, calls(bs[i], 3, fail), errBoom)
-				require.Equal(t, circuit.Open, bs[i].State(), "a local trip opens its replica at once")
-			}
-			store.waitSyncs(t, int64(3*tt.replicas))
-			for _, b := range bs[tt.spread-1:] {
-				assert.Equal(t, circuit.Closed, b.State(), "below the quorum the others stay closed: %+v", rec.get())
-				_, err := b.Execute(context.Background(), succeed)
-				assert.NoError(t, err)
-			}
-
-			require.ErrorIs(t, calls(bs[tt.spread-1], 3, fail), errBoom)
-			start := time.Now()
-			rest := bs[tt.spread:]
-			require.Eventually(t, func() bool {
-				for _, b := range rest {
-					if _, err := b.Execute(context.Background(), succeed); !errors.Is(err, circuit.ErrOpen) {
-						return false
-					}
-				}
-				return true
-			}, 5*time.Second, time.Millisecond)
-			took := time.Since(start)
-			t.Logf("quorum trip: the remaining replica rejects %v after the quorum-making trip (sync every %v)", took, syncEvery)
-			assert.Less(t, took, 2*syncEvery+sharetest.SchedulingSlack, "within two sync periods")
-
-			store.waitSyncs(t, int64(3*tt.replicas))
-			assert.Equal(t, tt.spread, store.openReplicas("svc", epoch),
-				"replicas opened by the cluster do not count as open on their own evidence")
-			ts := rec.get()
-			assert.Equal(t, fmt.Sprintf("opened by the cluster: %d of %d replicas open", tt.spread, tt.replicas),
-				ts[len(ts)-1].Reason)
-		})
-	}
-}
-
-// Case 2b: one replica at a time probes in the cluster's half-open round.
-func TestStoreHalfOpenProbesAreCoordinated(t *testing.T) {
-	store := newMemStore()
-	clk := circuittest.NewClock(epoch)
-	const trials = 2
-	bs := replicas(t, 3, store, clk, append(sharetest.RateOnly(20), circuit.WithHalfOpenTrials(trials))...)
-	for _, b := range bs {
-		calls(b, 10, fail)
-	}
-	sharetest.WaitFor(t, circuit.Open, bs, nil)
-
-	var dep sharetest.Dependency
-	call := func() { dep.CallAll(bs) }
-	round := store.trip("svc")
-	require.NotNil(t, round)
-
-	// A failed probe reopens every replica, in a new round.
-	clk.Advance(6 * time.Second)
-	sharetest.WaitFor(t, circuit.Open, bs, call)
-	tr := store.trip("svc")
-	require.NotNil(t, tr)
-	assert.NotEqual(t, round.Round, tr.Round, "a new trip")
-	assert.Equal(t, int64(1), dep.Probes.Load(), "the first failed trial reopened the cluster")
-
-	// Successful probes close the holder, and the trip's end the others.
-	dep.Probes.Store(0)
-	dep.Healthy.Store(true)
-	clk.Advance(6 * time.Second)
-	sharetest.WaitFor(t, circuit.Closed, bs, call)
-	assert.Equal(t, int64(trials), dep.Probes.Load(), "at most trials probes across all replicas in the round")
-	assert.Nil(t, store.trip("svc"), "the closing replica ended the trip")
-
-	// The window still holds the 30 failures of before the trip, but a
-	// replica ignores shared counts from before its recovery.
-	clk.Advance(10 * time.Second)
-	store.waitSyncs(t, 3*3)
-	for _, b := range bs {
-		require.ErrorIs(t, calls(b, 1, fail), errBoom)
-	}
-	store.waitSyncs(t, 3*3)
-	assert.Equal(t, []circuit.State{circuit.Closed, circuit.Closed, circuit.Closed}, sharetest.States(bs))
 }
 
 // A grant lapses with the store's lease behind it: a holder whose syncs fell

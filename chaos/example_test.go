@@ -101,7 +101,8 @@ func ExampleInjector_RoundTripper() {
 	in.Disable()
 	clk.Advance(30 * time.Second)
 	get()
-	fmt.Println(tr.Group().Get(srv.Listener.Addr().String()).State(), "- faults injected:", in.Injected())
+	m, _ := tr.Metrics(srv.Listener.Addr().String())
+	fmt.Println(m.State, "- faults injected:", in.Injected())
 	// Output:
 	// 503 Service Unavailable ""
 	// 503 Service Unavailable ""

@@ -41,7 +41,7 @@ func ExampleNewTransport() {
 		resp.Body.Close()
 		fmt.Println(resp.Status)
 	}
-	m := tr.Group().Get(srv.Listener.Addr().String()).Metrics()
+	m, _ := tr.Metrics(srv.Listener.Addr().String())
 	fmt.Printf("%v: %d failures, %d rejected\n", m.State, m.Failures, m.Rejected)
 	// Output:
 	// 503 Service Unavailable
@@ -53,6 +53,9 @@ func ExampleNewTransport() {
 }
 
 func ExampleNew() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+
 	tr, err := circuithttp.New(nil,
 		// Only 5xx count as failures: this API answers 429 to a client over
 		// its quota, which says nothing about the API's health.
@@ -68,7 +71,58 @@ func ExampleNew() {
 		panic(err)
 	}
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
-	_ = client
-	fmt.Println(tr.Group().Get("api.example.com").Name())
-	// Output: api/api.example.com
+	defer client.CloseIdleConnections()
+
+	resp, err := client.Get(srv.URL) // srv.URL is http://127.0.0.1:port
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	tr.Breakers(func(name string, m circuit.Metrics) bool {
+		fmt.Printf("%s: %v, %d call\n", name, m.State, m.Calls)
+		return true
+	})
+	// Output: api/127.0.0.1: closed, 1 call
+}
+
+// A Transport is a circuit.Source: Breakers reads every host's breaker, as
+// the metrics adapters and the status page do, and Metrics one host's.
+func ExampleTransport_Breakers() {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer down.Close()
+
+	tr, err := circuithttp.NewTransport(nil, circuit.WithConsecutiveFailures(2))
+	if err != nil {
+		panic(err)
+	}
+	client := &http.Client{Transport: tr}
+	defer client.CloseIdleConnections()
+	for range 3 {
+		for _, url := range []string{up.URL, down.URL} {
+			if resp, err := client.Get(url); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}
+
+	open := 0
+	tr.Breakers(func(name string, m circuit.Metrics) bool {
+		if m.State == circuit.Open {
+			open++
+		}
+		return true
+	})
+	fmt.Println("hosts open:", open)
+	m, _ := tr.Metrics(up.Listener.Addr().String())
+	fmt.Printf("the healthy host: %v, %d successes\n", m.State, m.Successes)
+	m, _ = tr.Metrics(down.Listener.Addr().String())
+	fmt.Printf("the failing host: %v, %d failures, %d rejected\n", m.State, m.Failures, m.Rejected)
+	// Output:
+	// hosts open: 1
+	// the healthy host: closed, 3 successes
+	// the failing host: open, 2 failures, 1 rejected
 }

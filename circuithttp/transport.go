@@ -41,8 +41,14 @@
 //		circuithttp.WithBreakerOptions(circuit.WithConsecutiveFailures(3)),
 //	)
 //
-// Transport.Group gives access to the breakers, for example to read each
-// host's Metrics.
+// A Transport is a circuit.Source and a circuit.History: the metrics adapters
+// (circuitprom, circuitotel) and the status page (circuitdebug) read every
+// host's breaker through it, and Transport.Metrics reads one host's figures.
+//
+// Make a Transport with NewTransport or New. Using a nil *Transport, or a
+// Transport value not made by them, is a programming error: it panics at
+// once with a message starting "circuit:", as net/http panics on a nil
+// handler.
 package circuithttp
 
 import (
@@ -56,6 +62,11 @@ import (
 // Transport is an http.RoundTripper that sends each request through the
 // breaker of its host, made on first use. Make one with NewTransport or New.
 // It is safe for concurrent use, as every RoundTripper must be.
+//
+// The zero value is not usable: every method of a Transport not made by
+// NewTransport or New, or of a nil *Transport, panics with a message starting
+// "circuit:". That is a programming error, as a nil handler is to net/http,
+// and it shows on first use rather than as a nil dereference.
 type Transport struct {
 	base          http.RoundTripper
 	group         *circuit.Group[string, struct{}]
@@ -63,6 +74,12 @@ type Transport struct {
 	key           func(*http.Request) string
 	maxRetryAfter time.Duration // > 0: cap on a Retry-After hint
 }
+
+var (
+	_ http.RoundTripper = (*Transport)(nil)
+	_ circuit.Source    = (*Transport)(nil)
+	_ circuit.History   = (*Transport)(nil)
+)
 
 // NewTransport returns a Transport that sends requests through base, with one
 // breaker per request host configured by opts. A nil base means
@@ -123,6 +140,7 @@ var errPanicked = errors.New("circuithttp: base RoundTripper panicked")
 // the breaker's error. That error wraps circuit.ErrOpen,
 // circuit.ErrTooManyRequests or circuit.ErrBulkheadFull.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.mustBeMade()
 	if req.URL == nil {
 		closeBody(req)
 		return nil, errNoURL
@@ -153,22 +171,59 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// Group returns the group of breakers, one per key (by default per host).
-// Group().Get(host).Metrics() reads a host's figures, and Group().Range visits
-// every host seen so far. The breakers' type parameter is unused: Transport
-// calls them with Allow.
-func (t *Transport) Group() *circuit.Group[string, struct{}] { return t.group }
+// Breakers calls fn with the name and a Metrics snapshot of each breaker made
+// so far, one per key (by default per host), in no fixed order, until fn
+// returns false. It makes a Transport a circuit.Source. A breaker is named
+// after its key, prefixed by circuit.WithName's name and a slash when the
+// breaker options gave one: "api.example.com", or "api/api.example.com".
+func (t *Transport) Breakers(fn func(name string, m circuit.Metrics) bool) {
+	t.mustBeMade()
+	t.group.Breakers(fn)
+}
+
+// Transitions calls fn with the name and the recent transitions of each
+// breaker made so far, oldest first, until fn returns false. It makes a
+// Transport a circuit.History, so that the status page shows them.
+func (t *Transport) Transitions(fn func(name string, recent []circuit.Transition) bool) {
+	t.mustBeMade()
+	t.group.Transitions(fn)
+}
+
+// Metrics returns a snapshot of the figures of the breaker for key: by
+// default a request URL's Host, such as "api.example.com" or
+// "127.0.0.1:8080" (see HostKey and WithKey). It reports false, with zero
+// Metrics (whose State is circuit.Closed), when no request with that key has
+// been made yet. It looks through the breakers made so far; Breakers reads
+// them all at once.
+func (t *Transport) Metrics(key string) (circuit.Metrics, bool) {
+	t.mustBeMade()
+	var (
+		m     circuit.Metrics
+		found bool
+	)
+	t.group.Range(func(k string, b *circuit.Breaker[struct{}]) bool {
+		if k == key {
+			m, found = b.Metrics(), true
+		}
+		return !found
+	})
+	return m, found
+}
 
 // Close closes every breaker of the Transport, which stops their background
-// sharing when circuit.WithStore was given; it is Group().Close(). Without a
-// store it does nothing. It does not close the base RoundTripper's
-// connections: that is CloseIdleConnections.
-func (t *Transport) Close() error { return t.group.Close() }
+// sharing when circuit.WithStore was given. Without a store it does nothing.
+// It does not close the base RoundTripper's connections: that is
+// CloseIdleConnections.
+func (t *Transport) Close() error {
+	t.mustBeMade()
+	return t.group.Close()
+}
 
 // CloseIdleConnections closes the idle connections of the base RoundTripper,
 // if it has a CloseIdleConnections method, so that
 // http.Client.CloseIdleConnections reaches through a Transport.
 func (t *Transport) CloseIdleConnections() {
+	t.mustBeMade()
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
@@ -179,5 +234,17 @@ func (t *Transport) CloseIdleConnections() {
 func closeBody(req *http.Request) {
 	if req.Body != nil {
 		_ = req.Body.Close()
+	}
+}
+
+// mustBeMade panics unless t was made by New or NewTransport. Without its
+// group a Transport has no breakers: rather than fail later with a nil
+// dereference deep in a request, it names the mistake on first use.
+func (t *Transport) mustBeMade() {
+	if t == nil {
+		panic("circuit: method called on a nil *circuithttp.Transport")
+	}
+	if t.group == nil {
+		panic("circuit: circuithttp.Transport used without NewTransport or New (its zero value is not usable)")
 	}
 }

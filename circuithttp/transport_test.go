@@ -80,6 +80,15 @@ func newClock() *circuittest.Clock {
 	return circuittest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
+// metrics returns the figures of tr's breaker for key, which must have been
+// made.
+func metrics(t *testing.T, tr *circuithttp.Transport, key string) circuit.Metrics {
+	t.Helper()
+	m, ok := tr.Metrics(key)
+	require.True(t, ok, "no breaker for %q", key)
+	return m
+}
+
 // get sends a GET for url through tr.
 func get(t *testing.T, tr http.RoundTripper, url string) (*http.Response, error) {
 	t.Helper()
@@ -129,7 +138,7 @@ func TestClassification(t *testing.T) {
 			} else {
 				readBody(t, resp)
 			}
-			m := tr.Group().Get(srv.host()).Metrics()
+			m := metrics(t, tr, srv.host())
 			if tc.failure {
 				assert.Equal(t, 1, m.Failures)
 				assert.Equal(t, 0, m.Successes)
@@ -154,7 +163,7 @@ func TestTransportErrorIsAFailure(t *testing.T) {
 		assert.Nil(t, resp)
 		assert.NotErrorIs(t, err, circuit.ErrOpen, "the dial error itself, not a rejection")
 	}
-	assert.Equal(t, circuit.Open, tr.Group().Get(host).State(), "two transport errors in a row trip it")
+	assert.Equal(t, circuit.Open, metrics(t, tr, host).State, "two transport errors in a row trip it")
 }
 
 func TestCanceledRequestIsIgnored(t *testing.T) {
@@ -168,7 +177,7 @@ func TestCanceledRequestIsIgnored(t *testing.T) {
 		resp, err := tr.RoundTrip(req)
 		require.ErrorIs(t, err, context.Canceled)
 		assert.Nil(t, resp)
-		m := tr.Group().Get(srv.host()).Metrics()
+		m := metrics(t, tr, srv.host())
 		assert.Equal(t, circuit.Closed, m.State)
 		assert.Equal(t, 0, m.Failures)
 		assert.Equal(t, 1, m.Excluded)
@@ -191,7 +200,7 @@ func TestCanceledRequestIsIgnored(t *testing.T) {
 		require.NoError(t, err)
 		_, err = tr.RoundTrip(req)
 		require.ErrorIs(t, err, context.Canceled)
-		m := tr.Group().Get(srv.Listener.Addr().String()).Metrics()
+		m := metrics(t, tr, srv.Listener.Addr().String())
 		assert.Equal(t, circuit.Closed, m.State, "the caller gave up: that says nothing of the host")
 		assert.Equal(t, 0, m.Failures)
 		assert.Equal(t, 1, m.Excluded)
@@ -208,7 +217,7 @@ func TestCanceledRequestIsIgnored(t *testing.T) {
 		require.NoError(t, err)
 		_, err = tr.RoundTrip(req)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
-		assert.Equal(t, circuit.Open, tr.Group().Get(srv.Listener.Addr().String()).State(),
+		assert.Equal(t, circuit.Open, metrics(t, tr, srv.Listener.Addr().String()).State,
 			"a host too slow for the caller's deadline failed")
 	})
 }
@@ -231,21 +240,21 @@ func TestPerHostIsolation(t *testing.T) {
 		assert.Equal(t, "body 200", readBody(t, resp))
 	}
 
-	assert.Equal(t, circuit.Open, tr.Group().Get(a.host()).State())
-	assert.Equal(t, circuit.Closed, tr.Group().Get(b.host()).State())
+	assert.Equal(t, circuit.Open, metrics(t, tr, a.host()).State)
+	assert.Equal(t, circuit.Closed, metrics(t, tr, b.host()).State)
 	assert.EqualValues(t, 3, a.hits.Load(), "only the calls before the trip reached A")
 	assert.EqualValues(t, 10, b.hits.Load())
-	mb := tr.Group().Get(b.host()).Metrics()
+	mb := metrics(t, tr, b.host())
 	assert.Equal(t, 10, mb.Successes)
 	assert.Zero(t, mb.Failures)
 	assert.Zero(t, mb.Rejected)
 
-	names := map[string]string{}
-	tr.Group().Range(func(key string, br *circuit.Breaker[struct{}]) bool {
-		names[key] = br.Name()
+	states := map[string]circuit.State{}
+	tr.Breakers(func(name string, m circuit.Metrics) bool {
+		states[name] = m.State
 		return true
 	})
-	assert.Equal(t, map[string]string{a.host(): a.host(), b.host(): b.host()}, names,
+	assert.Equal(t, map[string]circuit.State{a.host(): circuit.Open, b.host(): circuit.Closed}, states,
 		"one breaker per host, named after it")
 }
 
@@ -282,9 +291,9 @@ func TestPerHostIsolationConcurrent(t *testing.T) {
 	wg.Wait()
 
 	assert.Zero(t, bErrs.Load())
-	assert.Equal(t, circuit.Open, tr.Group().Get(a.host()).State())
-	assert.Equal(t, circuit.Closed, tr.Group().Get(b.host()).State())
-	ma := tr.Group().Get(a.host()).Metrics()
+	assert.Equal(t, circuit.Open, metrics(t, tr, a.host()).State)
+	assert.Equal(t, circuit.Closed, metrics(t, tr, b.host()).State)
+	ma := metrics(t, tr, a.host())
 	assert.EqualValues(t, 200, int64(ma.Rejected)+a.hits.Load(), "every call to A was sent or rejected, never both")
 	assert.Less(t, a.hits.Load(), int64(200))
 }
@@ -299,7 +308,7 @@ func TestOpenSendsNothing(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "body 500", readBody(t, resp))
 	}
-	require.Equal(t, circuit.Open, tr.Group().Get(srv.host()).State())
+	require.Equal(t, circuit.Open, metrics(t, tr, srv.host()).State)
 	require.EqualValues(t, 2, srv.hits.Load())
 
 	clk.Advance(10 * time.Second)
@@ -323,14 +332,14 @@ func TestOpenSendsNothing(t *testing.T) {
 	})
 
 	assert.EqualValues(t, 2, srv.hits.Load(), "no request reached the server while open")
-	assert.EqualValues(t, 6, tr.Group().Get(srv.host()).Metrics().Rejected)
+	assert.EqualValues(t, 6, metrics(t, tr, srv.host()).Rejected)
 
 	clk.Advance(20 * time.Second)
 	resp, err := get(t, tr, srv.url(200))
 	require.NoError(t, err, "after the open timeout a trial call is sent")
 	readBody(t, resp)
 	assert.EqualValues(t, 3, srv.hits.Load())
-	assert.Equal(t, circuit.Closed, tr.Group().Get(srv.host()).State(), "the trial succeeded")
+	assert.Equal(t, circuit.Closed, metrics(t, tr, srv.host()).State, "the trial succeeded")
 }
 
 func TestHalfOpenFullSendsNothing(t *testing.T) {
@@ -353,7 +362,7 @@ func TestHalfOpenFullSendsNothing(t *testing.T) {
 	resp, err := get(t, tr, srv.URL+"/?status=500")
 	require.NoError(t, err)
 	readBody(t, resp)
-	require.Equal(t, circuit.Open, tr.Group().Get(host).State())
+	require.Equal(t, circuit.Open, metrics(t, tr, host).State)
 	clk.Advance(time.Second)
 
 	trial := make(chan error, 1)
@@ -375,7 +384,7 @@ func TestHalfOpenFullSendsNothing(t *testing.T) {
 
 	close(release)
 	require.NoError(t, <-trial)
-	assert.Equal(t, circuit.Closed, tr.Group().Get(host).State())
+	assert.Equal(t, circuit.Closed, metrics(t, tr, host).State)
 }
 
 func TestRetryAfter(t *testing.T) {
@@ -427,11 +436,10 @@ func TestRetryAfter(t *testing.T) {
 			}
 			assert.Equal(t, tc.wantOpen, d)
 
-			b := tr.Group().Get(srv.host())
 			clk.Advance(tc.wantOpen - time.Nanosecond)
-			assert.Equal(t, circuit.Open, b.State(), "still open just before the period ends")
+			assert.Equal(t, circuit.Open, metrics(t, tr, srv.host()).State, "still open just before the period ends")
 			clk.Advance(time.Nanosecond)
-			assert.Equal(t, circuit.HalfOpen, b.State())
+			assert.Equal(t, circuit.HalfOpen, metrics(t, tr, srv.host()).State)
 		})
 	}
 }
@@ -472,7 +480,7 @@ func TestRequestBody(t *testing.T) {
 	readBody(t, resp)
 	assert.Positive(t, body.reads.Load(), "a sent request's body is sent")
 	assert.EqualValues(t, 1, body.closes.Load(), "and closed once, by the base transport")
-	require.Equal(t, circuit.Open, tr.Group().Get(srv.host()).State())
+	require.Equal(t, circuit.Open, metrics(t, tr, srv.host()).State)
 
 	body, resp, err = post(200)
 	require.ErrorIs(t, err, circuit.ErrOpen)
@@ -488,18 +496,17 @@ func TestWithFailureStatus(t *testing.T) {
 		breakerOpts(newClock(), circuit.WithConsecutiveFailures(1)),
 		circuithttp.WithFailureStatus(func(code int) bool { return code == http.StatusNotFound }),
 	)
-	b := tr.Group().Get(srv.host())
-
 	resp, err := get(t, tr, srv.url(503))
 	require.NoError(t, err)
 	readBody(t, resp)
-	assert.Equal(t, circuit.Closed, b.State(), "503 is a success by this predicate")
-	assert.Equal(t, 1, b.Metrics().Successes)
+	m := metrics(t, tr, srv.host())
+	assert.Equal(t, circuit.Closed, m.State, "503 is a success by this predicate")
+	assert.Equal(t, 1, m.Successes)
 
 	resp, err = get(t, tr, srv.url(404))
 	require.NoError(t, err)
 	assert.Equal(t, "body 404", readBody(t, resp))
-	assert.Equal(t, circuit.Open, b.State(), "404 is a failure by this predicate")
+	assert.Equal(t, circuit.Open, metrics(t, tr, srv.host()).State, "404 is a failure by this predicate")
 }
 
 func TestWithKey(t *testing.T) {
@@ -522,8 +529,8 @@ func TestWithKey(t *testing.T) {
 	require.NoError(t, send("a", 500))
 	assert.ErrorIs(t, send("a", 200), circuit.ErrOpen, "tenant a's breaker tripped")
 	assert.NoError(t, send("b", 200), "tenant b on the same host has its own breaker")
-	assert.Equal(t, circuit.Open, tr.Group().Get("a").State())
-	assert.Equal(t, circuit.Closed, tr.Group().Get("b").State())
+	assert.Equal(t, circuit.Open, metrics(t, tr, "a").State)
+	assert.Equal(t, circuit.Closed, metrics(t, tr, "b").State)
 }
 
 func TestWithBreakerOptionsAndName(t *testing.T) {
@@ -609,12 +616,11 @@ func TestPanicInBaseIsAFailure(t *testing.T) {
 	require.NoError(t, err)
 
 	assert.PanicsWithValue(t, "boom", func() { _, _ = get(t, tr, "http://example.test/") }, "the panic goes on")
-	b := tr.Group().Get("example.test")
-	assert.Equal(t, circuit.Open, b.State(), "and counted as a failure")
+	assert.Equal(t, circuit.Open, metrics(t, tr, "example.test").State, "and counted as a failure")
 
 	clk.Advance(time.Second)
 	assert.PanicsWithValue(t, "boom", func() { _, _ = get(t, tr, "http://example.test/") })
-	assert.Equal(t, circuit.Open, b.State(), "a panicking trial releases its permit and reopens the breaker")
+	assert.Equal(t, circuit.Open, metrics(t, tr, "example.test").State, "a panicking trial releases its permit and reopens the breaker")
 }
 
 func TestNilURL(t *testing.T) {
@@ -625,4 +631,106 @@ func TestNilURL(t *testing.T) {
 	assert.Nil(t, resp)
 	require.Error(t, err)
 	assert.EqualValues(t, 1, body.closes.Load())
+}
+
+func TestTransportIsASourceAndAHistory(t *testing.T) {
+	a, b := newServer(t), newServer(t)
+	tr := newTransport(t, breakerOpts(newClock(), circuit.WithName("api"), circuit.WithConsecutiveFailures(1)))
+	var src circuit.Source = tr
+	var hist circuit.History = tr
+
+	resp, err := get(t, tr, a.url(500))
+	require.NoError(t, err)
+	readBody(t, resp)
+	resp, err = get(t, tr, b.url(200))
+	require.NoError(t, err)
+	readBody(t, resp)
+
+	got := map[string]circuit.Metrics{}
+	src.Breakers(func(name string, m circuit.Metrics) bool {
+		got[name] = m
+		return true
+	})
+	require.Len(t, got, 2, "a breaker per host: %v", got)
+	assert.Equal(t, circuit.Open, got["api/"+a.host()].State, "named after the host, under WithName's name")
+	assert.Equal(t, 1, got["api/"+a.host()].Failures)
+	assert.Equal(t, circuit.Closed, got["api/"+b.host()].State)
+	assert.Equal(t, 1, got["api/"+b.host()].Successes)
+	assert.Equal(t, got["api/"+a.host()], metrics(t, tr, a.host()), "Metrics reads one host's breaker, by its key")
+
+	visited := 0
+	src.Breakers(func(string, circuit.Metrics) bool {
+		visited++
+		return false
+	})
+	assert.Equal(t, 1, visited, "Breakers stops when fn returns false")
+
+	recent := map[string][]circuit.Transition{}
+	hist.Transitions(func(name string, ts []circuit.Transition) bool {
+		recent[name] = ts
+		return true
+	})
+	require.Len(t, recent["api/"+a.host()], 1)
+	assert.Equal(t, circuit.Open, recent["api/"+a.host()][0].To)
+	assert.Empty(t, recent["api/"+b.host()])
+	visited = 0
+	hist.Transitions(func(string, []circuit.Transition) bool {
+		visited++
+		return false
+	})
+	assert.Equal(t, 1, visited, "Transitions stops when fn returns false")
+}
+
+func TestMetricsOfAKeyNotSeen(t *testing.T) {
+	srv := newServer(t)
+	tr := newTransport(t)
+	m, ok := tr.Metrics(srv.host())
+	assert.False(t, ok, "no request yet: no breaker")
+	assert.Equal(t, circuit.Metrics{}, m)
+	assert.Equal(t, circuit.Closed, m.State, "zero Metrics read as closed")
+
+	resp, err := get(t, tr, srv.url(200))
+	require.NoError(t, err)
+	readBody(t, resp)
+	_, ok = tr.Metrics(srv.host())
+	assert.True(t, ok)
+	_, ok = tr.Metrics("other.example:80")
+	assert.False(t, ok, "only the keys requests were sent with")
+}
+
+// A Transport not made by NewTransport or New is a programming error, which
+// panics at once with a message that names it, as net/http panics on a nil
+// handler.
+func TestMisusePanics(t *testing.T) {
+	const (
+		nilMsg  = "circuit: method called on a nil *circuithttp.Transport"
+		zeroMsg = "circuit: circuithttp.Transport used without NewTransport or New (its zero value is not usable)"
+	)
+	calls := map[string]func(tr *circuithttp.Transport){
+		"RoundTrip": func(tr *circuithttp.Transport) {
+			req := httptest.NewRequest(http.MethodGet, "http://example.test/", nil)
+			_, _ = tr.RoundTrip(req)
+		},
+		"RoundTrip through an http.Client": func(tr *circuithttp.Transport) {
+			_, _ = (&http.Client{Transport: tr}).Get("http://example.test/")
+		},
+		"Breakers": func(tr *circuithttp.Transport) { tr.Breakers(func(string, circuit.Metrics) bool { return true }) },
+		"Transitions": func(tr *circuithttp.Transport) {
+			tr.Transitions(func(string, []circuit.Transition) bool { return true })
+		},
+		"Metrics":              func(tr *circuithttp.Transport) { tr.Metrics("example.test") },
+		"Close":                func(tr *circuithttp.Transport) { _ = tr.Close() },
+		"CloseIdleConnections": func(tr *circuithttp.Transport) { tr.CloseIdleConnections() },
+	}
+	for method, call := range calls {
+		t.Run(method+" on a zero Transport", func(t *testing.T) {
+			assert.PanicsWithValue(t, zeroMsg, func() { call(&circuithttp.Transport{}) })
+		})
+		t.Run(method+" on a nil *Transport", func(t *testing.T) {
+			assert.PanicsWithValue(t, nilMsg, func() { call(nil) })
+		})
+	}
+	for _, msg := range []string{nilMsg, zeroMsg} {
+		assert.True(t, strings.HasPrefix(msg, "circuit: "), "the core's prefix: %q", msg)
+	}
 }

@@ -2,10 +2,18 @@
 // replicas of a service in Redis: it is a circuit.Store.
 //
 //	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"redis:6379"}})
+//	defer rdb.Close()
+//	store, err := redisstore.New(rdb)
+//	if err != nil {
+//		return err
+//	}
 //	b, err := circuit.New[*http.Response](
 //		circuit.WithName("payments"),
-//		circuit.WithStore(redisstore.New(rdb), 0),
+//		circuit.WithStore(store, 0),
 //	)
+//	if err != nil {
+//		return err
+//	}
 //	defer b.Close()
 //
 // Each sync is one Lua script, run atomically by Redis: it adds the
@@ -16,9 +24,16 @@
 // Sentinel setups work as they are. Every key expires when no replica has
 // synced for the TTL, so abandoned breakers do not leak memory.
 //
-// A value in Redis that the script cannot read (a key of another type, a
-// count that is not an integer) makes the sync fail with an error that the
-// breaker reports through circuit.WithStoreErrors; nothing is written then.
+// A sync that fails returns an error that names the breaker and the server,
+// such as
+//
+//	redisstore: sync "payments" on 10.0.0.7:6379: dial tcp 10.0.0.7:6379: connect: connection refused
+//
+// and wraps the client's error, so that errors.Is finds
+// context.DeadlineExceeded in it. The breaker reports it through
+// circuit.WithStoreErrors and runs on its local state meanwhile. A value in
+// Redis that the script cannot read (a key of another type, a count that is
+// not an integer) fails the sync in the same way; nothing is written then.
 package redisstore
 
 import (
@@ -27,6 +42,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,55 +54,130 @@ import (
 )
 
 // Store is a circuit.Store on Redis. It is safe for concurrent use; one Store
-// can serve every breaker of a process.
+// can serve every breaker of a process. Make one with New.
 type Store struct {
 	client redis.UniversalClient
 	prefix string
-	ttl    time.Duration
-	err    error // a bad option, returned by every Sync
+	ttl    time.Duration // 0: the TTL each report asks for
+	on     string        // " on " and the server's address, for errors; "" if unknown
 }
 
 var _ circuit.Store = (*Store)(nil)
 
-// An Option configures a Store.
-type Option func(*Store)
+// An Option configures a Store made with New.
+type Option func(*config)
+
+// config is what the Options of one New call build up.
+type config struct {
+	prefix string
+	ttl    time.Duration
+	errs   []error
+}
 
 // DefaultPrefix starts the keys of a Store made without WithPrefix.
 const DefaultPrefix = "circuit:"
 
 // New returns a Store that keeps its state through client: a *redis.Client,
-// a *redis.ClusterClient, a Sentinel failover client or any other
-// redis.UniversalClient. The caller keeps ownership of client and closes it
-// after the breakers that use the Store.
+// a *redis.ClusterClient, a Sentinel failover client, a *redis.Ring or any
+// other redis.UniversalClient. The caller keeps ownership of client and
+// closes it after the breakers that use the Store.
 //
-// An invalid option does not make New fail: every Sync returns an error
-// naming it, which the breaker reports (circuit.WithStoreErrors).
-func New(client redis.UniversalClient, opts ...Option) *Store {
-	s := &Store{client: client, prefix: DefaultPrefix}
-	if client == nil {
-		s.err = errors.New("redisstore: client is nil")
+// A nil client, a nil Option or an invalid option value makes New return a
+// nil Store and an error wrapping circuit.ErrInvalidOption that names the
+// option and the value, such as
+//
+//	circuit: invalid option redisstore.WithTTL: ttl -1s is not positive
+//
+// New does not contact the server: a server that is down is reported by
+// each sync, to the breakers (see circuit.WithStoreErrors).
+func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+	c := config{prefix: DefaultPrefix}
+	addr, ok := serverAddr(client)
+	if !ok {
+		c.errs = append(c.errs, invalid("New", "client is nil"))
 	}
-	for _, o := range opts {
-		o(s)
+	for i, o := range opts {
+		if o == nil {
+			c.errs = append(c.errs, invalid("Option", "option %d is nil", i))
+			continue
+		}
+		o(&c)
 	}
-	return s
+	if len(c.errs) > 0 {
+		return nil, errors.Join(c.errs...)
+	}
+	s := &Store{client: client, prefix: c.prefix, ttl: c.ttl}
+	if addr != "" {
+		s.on = " on " + addr
+	}
+	return s, nil
+}
+
+// invalid returns an error wrapping circuit.ErrInvalidOption that names the
+// option and the value, as the core's errors do.
+func invalid(option, format string, args ...any) error {
+	return fmt.Errorf("%w redisstore.%s: %s", circuit.ErrInvalidOption, option, fmt.Sprintf(format, args...))
+}
+
+// serverAddr returns the address of the server that client talks to, for
+// errors: a client's Addr (for a Sentinel failover client that is go-redis's
+// "FailoverClient": the master moves), or the seed addresses of a cluster or
+// ring, joined by commas. It is "" for a client of another type. ok is false
+// for a nil client, typed or not.
+func serverAddr(client redis.UniversalClient) (addr string, ok bool) {
+	switch c := client.(type) {
+	case nil:
+		return "", false
+	case *redis.Client:
+		if c == nil {
+			return "", false
+		}
+		return c.Options().Addr, true
+	case *redis.ClusterClient:
+		if c == nil {
+			return "", false
+		}
+		return strings.Join(c.Options().Addrs, ","), true
+	case *redis.Ring:
+		if c == nil {
+			return "", false
+		}
+		return strings.Join(slices.Sorted(maps.Values(c.Options().Addrs)), ","), true
+	}
+	return "", true
 }
 
 // WithPrefix starts every key of the Store with prefix. The default is
-// DefaultPrefix, "circuit:".
+// DefaultPrefix, "circuit:". Give each service that shares a Redis database
+// a prefix of its own when breakers of the same name must not share state.
+// An empty prefix is invalid, and so is one holding a brace: Redis Cluster
+// would take it for the start or end of the keys' hash tag.
 func WithPrefix(prefix string) Option {
-	return func(s *Store) { s.prefix = prefix }
+	return func(c *config) {
+		switch {
+		case prefix == "":
+			c.errs = append(c.errs, invalid("WithPrefix", "prefix is empty"))
+		case strings.ContainsAny(prefix, "{}"):
+			c.errs = append(c.errs, invalid("WithPrefix", "prefix %q holds a brace, which Redis Cluster reads as a hash tag", prefix))
+		default:
+			c.prefix = prefix
+		}
+	}
 }
 
-// WithTTL makes a breaker's keys expire when no replica has synced for d.
-// The default (0) is the TTL the breakers ask for: 10 × their window.
+// WithTTL makes a breaker's keys expire when no replica has synced for d,
+// which must be at least 1ms (Redis expires keys to the millisecond). Without
+// it the TTL is the one each breaker asks for: 10 × its window.
 func WithTTL(d time.Duration) Option {
-	return func(s *Store) {
-		if d < 0 || (d > 0 && d < time.Millisecond) {
-			s.err = fmt.Errorf("redisstore: invalid option WithTTL: %v is below 1ms", d)
-			return
+	return func(c *config) {
+		switch {
+		case d <= 0:
+			c.errs = append(c.errs, invalid("WithTTL", "ttl %v is not positive", d))
+		case d < time.Millisecond:
+			c.errs = append(c.errs, invalid("WithTTL", "ttl %v is below 1ms", d))
+		default:
+			c.ttl = d
 		}
-		s.ttl = d
 	}
 }
 
@@ -115,9 +207,6 @@ var syncScript = redis.NewScript(syncLua)
 
 // Sync implements circuit.Store with one run of the sync script.
 func (s *Store) Sync(ctx context.Context, r circuit.Report) (circuit.View, error) {
-	if s.err != nil {
-		return circuit.View{}, s.err
-	}
 	if r.Width < time.Millisecond || r.Buckets < 1 {
 		return circuit.View{}, fmt.Errorf("redisstore: sync %q: window of %d buckets of %v: want buckets of at least 1ms", r.Name, r.Buckets, r.Width)
 	}
@@ -155,11 +244,11 @@ func (s *Store) Sync(ctx context.Context, r circuit.Report) (circuit.View, error
 	}
 	res, err := syncScript.Run(ctx, s.client, s.Keys(r.Name), args...).Slice()
 	if err != nil {
-		return circuit.View{}, fmt.Errorf("redisstore: sync %q: %w", r.Name, err)
+		return circuit.View{}, fmt.Errorf("redisstore: sync %q%s: %w", r.Name, s.on, err)
 	}
 	v, err := parseView(res)
 	if err != nil {
-		return circuit.View{}, fmt.Errorf("redisstore: sync %q: %w", r.Name, err)
+		return circuit.View{}, fmt.Errorf("redisstore: sync %q%s: %w", r.Name, s.on, err)
 	}
 	return v, nil
 }

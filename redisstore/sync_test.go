@@ -27,13 +27,14 @@ func report(replica string, now time.Time) circuit.Report {
 
 func epochOf(t time.Time) int64 { return t.UnixNano() / int64(time.Second) }
 
-// The rules of circuit.Store, one Sync at a time.
-func TestSyncFollowsTheStoreRules(t *testing.T) {
+// What the script keeps in Redis beyond what a View shows (the rules
+// themselves are RunStoreSuite's): only replicas open on their own evidence
+// stay in the open hash, and a trip that ends leaves no key behind.
+func TestScriptKeepsNoStaleState(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	store := redisstore.New(newClient(t, srv))
-	now := start
-	e := epochOf(now)
+	rdb := newClient(t, redistest.Start(t))
+	store := newStore(t, rdb)
+	keys := store.Keys(name)
 	sync := func(r circuit.Report) circuit.View {
 		t.Helper()
 		v, err := store.Sync(ctx, r)
@@ -41,94 +42,33 @@ func TestSyncFollowsTheStoreRules(t *testing.T) {
 		return v
 	}
 
-	t.Run("deltas add up by bucket, and the view holds the window's sums", func(t *testing.T) {
-		r := report("a", now)
-		r.Deltas = []circuit.Bucket{{Epoch: e - 1, Successes: 2, Failures: 1}, {Epoch: e, Failures: 3, Slow: 1, Excluded: 4}}
+	t.Run("the open hash holds the replicas open on their own evidence", func(t *testing.T) {
+		a := report("a", start)
+		a.OpenUntil = start.Add(5 * time.Second)
+		b := report("b", start)
+		b.OpenUntil = start.Add(2 * time.Second)
+		sync(a)
+		sync(b)
+		assert.Equal(t, int64(2), rdb.HLen(ctx, keys[2]).Val())
+		sync(report("a", start.Add(time.Second)))
+		assert.Equal(t, []string{"b"}, rdb.HKeys(ctx, keys[2]).Val(), "a replica no longer open leaves it at its sync")
+		sync(report("c", start.Add(3*time.Second)))
+		assert.Zero(t, rdb.HLen(ctx, keys[2]).Val(), "one whose open period ended leaves it at anyone's sync")
+	})
+
+	t.Run("a trip that ends leaves no key, its lease included", func(t *testing.T) {
+		at := start.Add(10 * time.Second)
+		r := report("a", at)
+		r.Trip = &circuit.Trip{Round: at.UnixNano(), Until: at.Add(5 * time.Second), Reason: "x"}
 		sync(r)
-		r = report("b", now)
-		r.Deltas = []circuit.Bucket{{Epoch: e, Successes: 5, Failures: 1}, {Epoch: e - 10, Failures: 99}}
-		v := sync(r)
-		assert.Equal(t, []circuit.Bucket{
-			{Epoch: e - 1, Successes: 2, Failures: 1},
-			{Epoch: e, Successes: 5, Failures: 4, Slow: 1, Excluded: 4},
-		}, v.Buckets, "a bucket older than the window is neither added nor shown")
-		assert.Equal(t, 2, v.Replicas)
-
-		later := sync(report("a", now.Add(9*time.Second)))
-		assert.Equal(t, []circuit.Bucket{{Epoch: e, Successes: 5, Failures: 4, Slow: 1, Excluded: 4}}, later.Buckets,
-			"buckets leave the view with the window")
-	})
-
-	t.Run("replicas count while they synced within the window", func(t *testing.T) {
-		v := sync(report("c", now.Add(9*time.Second)))
-		assert.Equal(t, 3, v.Replicas, "a and c synced now, b 9s ago: all within the 10s window")
-		v = sync(report("c", now.Add(11*time.Second)))
-		assert.Equal(t, 2, v.Replicas, "b, last seen 11s ago, is out of the 10s window")
-	})
-
-	t.Run("open replicas count until their own open period ends", func(t *testing.T) {
-		at := now.Add(12 * time.Second)
-		r := report("a", at)
-		r.OpenUntil = at.Add(5 * time.Second)
-		v := sync(r)
-		assert.Equal(t, 1, v.OpenReplicas)
-		v = sync(report("c", at.Add(time.Second)))
-		assert.Equal(t, 1, v.OpenReplicas)
-		v = sync(report("c", at.Add(6*time.Second)))
-		assert.Equal(t, 0, v.OpenReplicas, "a's open period ended")
-	})
-
-	t.Run("the first trip wins until its open period ends", func(t *testing.T) {
-		at := now.Add(20 * time.Second)
-		r := report("a", at)
-		r.Trip = &circuit.Trip{Round: at.UnixNano(), Until: at.Add(5 * time.Second), Reason: "failure rate 60% >= 50% over 30 calls across replicas"}
-		v := sync(r)
-		require.NotNil(t, v.Trip)
-		assert.Equal(t, r.Trip.Round, v.Trip.Round)
-		assert.Equal(t, r.Trip.Reason, v.Trip.Reason)
-		assert.True(t, r.Trip.Until.Equal(v.Trip.Until), "until %v, want %v", v.Trip.Until, r.Trip.Until)
-
-		r2 := report("b", at.Add(time.Second))
-		r2.Trip = &circuit.Trip{Round: at.Add(time.Second).UnixNano(), Until: at.Add(6 * time.Second), Reason: "later"}
-		v = sync(r2)
-		assert.Equal(t, r.Trip.Round, v.Trip.Round, "a trip in force is kept")
-
-		r3 := report("b", at.Add(5*time.Second))
-		r3.Trip = &circuit.Trip{Round: at.Add(5 * time.Second).UnixNano(), Until: at.Add(10 * time.Second), Reason: "trial call failed"}
-		v = sync(r3)
-		assert.Equal(t, r3.Trip.Round, v.Trip.Round, "a trip in its half-open round gives way")
-	})
-
-	t.Run("one replica at a time holds the probe lease", func(t *testing.T) {
-		at := now.Add(25 * time.Second)
-		tr := sync(report("a", at)).Trip
-		require.NotNil(t, tr)
-		ask := func(replica string, at time.Time, probes int) int {
-			r := report(replica, at)
-			r.Probes, r.Round = probes, tr.Round
-			return sync(r).Probes
-		}
-		assert.Equal(t, 3, ask("a", at, 3))
-		assert.Equal(t, 0, ask("b", at, 3), "a holds it")
-		assert.Equal(t, 3, ask("a", at.Add(500*time.Millisecond), 3), "the holder renews it")
-		assert.Equal(t, 0, ask("b", at.Add(1400*time.Millisecond), 3), "renewed: a still holds it")
-		assert.Equal(t, 3, ask("b", at.Add(1600*time.Millisecond), 3), "expired: b takes it")
-		assert.Equal(t, 0, ask("b", at.Add(1700*time.Millisecond), 0), "b gives it up")
-		assert.Equal(t, 3, ask("c", at.Add(1800*time.Millisecond), 3), "c takes it")
-		r := report("c", at.Add(1900*time.Millisecond))
-		r.Probes, r.Round = 3, tr.Round-1
-		assert.Equal(t, 0, sync(r).Probes, "a lease is for the trip in force only")
-	})
-
-	t.Run("Closed ends the trip of its round only", func(t *testing.T) {
-		at := now.Add(27 * time.Second)
-		tr := sync(report("a", at)).Trip
-		require.NotNil(t, tr)
-		r := report("c", at)
-		r.Closed = tr.Round - 1
-		assert.NotNil(t, sync(r).Trip)
-		r.Closed = tr.Round
-		assert.Nil(t, sync(r).Trip)
+		r = report("a", at.Add(5*time.Second))
+		r.Probes, r.Round = 1, at.UnixNano()
+		require.Equal(t, 1, sync(r).Probes)
+		require.Equal(t, "a", rdb.HGet(ctx, keys[3], "holder").Val())
+		r = report("a", at.Add(5*time.Second))
+		r.Closed = at.UnixNano()
+		require.Nil(t, sync(r).Trip)
+		assert.Zero(t, rdb.Exists(ctx, keys[3]).Val(), "the trip ended")
 	})
 }
 
@@ -141,7 +81,7 @@ func TestKeysExpire(t *testing.T) {
 	r.Deltas = []circuit.Bucket{{Epoch: epochOf(start), Failures: 1}}
 	r.Trip = &circuit.Trip{Round: start.UnixNano(), Until: start.Add(time.Minute), Reason: "x"}
 
-	store := redisstore.New(rdb)
+	store := newStore(t, rdb)
 	_, err := store.Sync(ctx, r)
 	require.NoError(t, err)
 	for _, k := range store.Keys(name) {
@@ -149,7 +89,7 @@ func TestKeysExpire(t *testing.T) {
 		assert.True(t, ttl > 99*time.Second && ttl <= 100*time.Second, "%s: TTL %v, want the report's 100s", k, ttl)
 	}
 
-	short := redisstore.New(rdb, redisstore.WithTTL(1500*time.Millisecond), redisstore.WithPrefix("short:"))
+	short := newStore(t, rdb, redisstore.WithTTL(1500*time.Millisecond), redisstore.WithPrefix("short:"))
 	_, err = short.Sync(ctx, r)
 	require.NoError(t, err)
 	for _, k := range short.Keys(name) {
@@ -175,7 +115,7 @@ func TestMalformedStateIsReported(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
 	rdb := newClient(t, srv)
-	store := redisstore.New(rdb)
+	store := newStore(t, rdb)
 	keys := store.Keys(name)
 	e := epochOf(start)
 
@@ -202,7 +142,7 @@ func TestMalformedStateIsReported(t *testing.T) {
 			r.Deltas = []circuit.Bucket{{Epoch: e, Successes: 1}}
 			_, err := store.Sync(ctx, r)
 			require.Error(t, err)
-			assert.Contains(t, err.Error(), `redisstore: sync "payments": `)
+			assert.Contains(t, err.Error(), `redisstore: sync "payments" on `+srv.Addr()+": ")
 			assert.Contains(t, err.Error(), tt.want)
 			assert.False(t, rdb.HExists(ctx, keys[1], "a").Val(), "a failed sync writes nothing")
 		})
@@ -233,7 +173,7 @@ func TestRedisCluster(t *testing.T) {
 	srv := redistest.StartCluster(t)
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{srv.Addr()}})
 	t.Cleanup(func() { _ = rdb.Close() })
-	store := redisstore.New(rdb)
+	store := newStore(t, rdb)
 
 	for _, n := range []string{"payments", "", "a{b}c", "}{"} {
 		r := report("a", start)
@@ -252,18 +192,10 @@ func TestRedisCluster(t *testing.T) {
 	sharetest.WaitFor(t, circuit.Open, bs, nil)
 }
 
-func TestInvalidStore(t *testing.T) {
-	ctx := context.Background()
-	_, err := redisstore.New(nil).Sync(ctx, report("a", start))
-	assert.EqualError(t, err, "redisstore: client is nil")
-
-	srv := redistest.Start(t)
-	rdb := newClient(t, srv)
-	_, err = redisstore.New(rdb, redisstore.WithTTL(-time.Second)).Sync(ctx, report("a", start))
-	assert.EqualError(t, err, "redisstore: invalid option WithTTL: -1s is below 1ms")
-
+func TestSyncRejectsATooFineWindow(t *testing.T) {
+	store := newStore(t, newClient(t, redistest.Start(t)))
 	r := report("a", start)
 	r.Width = time.Microsecond
-	_, err = redisstore.New(rdb).Sync(ctx, r)
-	assert.ErrorContains(t, err, "want buckets of at least 1ms")
+	_, err := store.Sync(context.Background(), r)
+	assert.EqualError(t, err, `redisstore: sync "payments": window of 10 buckets of 1µs: want buckets of at least 1ms`)
 }

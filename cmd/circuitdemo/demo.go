@@ -127,7 +127,13 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 	}
 	d.start = time.Now()
 	srv := serve(ln, cfg, d.start)
-	breaker := tr.Group().Get(ln.Addr().String())
+	// The state of the server's breaker. The Transport makes it at the first
+	// call; until then there is none, and zero Metrics read as closed.
+	host := ln.Addr().String()
+	state := func() circuit.State {
+		m, _ := tr.Metrics(host)
+		return m.State
+	}
 
 	d.header(srv.url())
 	dispatched := make(chan struct{})
@@ -143,11 +149,11 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 		case <-dispatched:
 			done = true
 		}
-		d.tick(breaker.State(), done)
+		d.tick(state(), done)
 	}
 	ticker.Stop()
 
-	d.res.Final = breaker.State()
+	d.res.Final = state()
 	d.summary()
 	base.CloseIdleConnections()
 	if err := srv.close(); err != nil {

@@ -1,7 +1,10 @@
 // Package sharetest holds what the tests of shared state have in common: the
-// core's, on an in-memory Store, and redisstore's, on a real Redis. Both run
-// a few replicas on one fake clock, whose syncs run on real tickers, and wait
-// for them to agree.
+// core's, on an in-memory Store, and redisstore's, on a real Redis.
+//
+// RunStoreSuite is the one suite of scenarios that every circuit.Store must
+// pass; both sides run it on their store. The helpers run a few replicas on
+// one fake clock, whose syncs run on real tickers, and wait for them to
+// agree; the tests that only one side has use them too.
 package sharetest
 
 import (
@@ -18,9 +21,9 @@ import (
 	"github.com/seed33933975/circuit/circuittest"
 )
 
-// SchedulingSlack is added to bounds of real time: sync goroutines are
+// schedulingSlack is added to bounds of real time: sync goroutines are
 // scheduled late now and then on a loaded 2-core machine under -race.
-const SchedulingSlack = 250 * time.Millisecond
+const schedulingSlack = 250 * time.Millisecond
 
 // Replicas returns n breakers called name on clk that share state through
 // store, syncing every every, with opts after the sharing options. They are
@@ -69,25 +72,25 @@ func WaitFor(t testing.TB, want circuit.State, bs []*circuit.Breaker[int], each 
 	}, 5*time.Second, time.Millisecond)
 }
 
-// ErrDown is what Dependency answers while it is not healthy.
-var ErrDown = errors.New("sharetest: dependency down")
+// errDown is what a dependency answers while it is not healthy.
+var errDown = errors.New("sharetest: dependency down")
 
-// Dependency stands behind the breakers of a fleet, and counts the calls
+// dependency stands behind the breakers of a fleet, and counts the calls
 // that reach it from a half-open breaker: the trial calls.
-type Dependency struct {
-	Healthy atomic.Bool  // false: every call fails with ErrDown
-	Probes  atomic.Int64 // calls made while their breaker was half-open
+type dependency struct {
+	healthy atomic.Bool  // false: every call fails with errDown
+	probes  atomic.Int64 // calls made while their breaker was half-open
 }
 
-// CallAll makes one call to d through each breaker.
-func (d *Dependency) CallAll(bs []*circuit.Breaker[int]) {
+// callAll makes one call to d through each breaker.
+func (d *dependency) callAll(bs []*circuit.Breaker[int]) {
 	for _, b := range bs {
 		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) {
 			if b.State() == circuit.HalfOpen {
-				d.Probes.Add(1)
+				d.probes.Add(1)
 			}
-			if !d.Healthy.Load() {
-				return 0, ErrDown
+			if !d.healthy.Load() {
+				return 0, errDown
 			}
 			return 1, nil
 		})
