@@ -2,6 +2,9 @@
 # It installs what the tests need (see DEBS) when it is missing.
 
 GO        ?= go
+# Every module is tested on its own, as its users build it: go.work is only
+# for `go run ./cmd/circuitdemo` from the root.
+export GOWORK := off
 # Every module of the repository: the core and the nested ones.
 MODULES   := $(patsubst ./%,%,$(patsubst %/go.mod,%,$(shell find . -name go.mod -not -path './.git/*' | sort)))
 FUZZ      := $(shell grep -ho '^func Fuzz[A-Za-z0-9_]*' *_test.go 2>/dev/null | sed 's/^func //')
@@ -61,4 +64,4 @@ bench:
 	$(GO) -C benchmarks run ./cmd/benchtable -count 5
 
 demo:
-	$(GO) run ./cmd/circuitdemo
+	GOWORK= $(GO) run ./cmd/circuitdemo

@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed33933975/circuit"
 	"github.com/seed33933975/circuit/circuithttp"
+	"github.com/seed33933975/circuit/circuitprom"
 )
 
 // counts are calls by outcome.
@@ -109,17 +110,27 @@ func run(ctx context.Context, cfg config, out io.Writer) (*result, error) {
 
 	base := &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second}
 	defer base.CloseIdleConnections()
+	metrics := circuitprom.NewCollector()
 	tr, err := circuithttp.NewTransport(base,
 		circuit.WithConsecutiveFailures(cfg.Failures),
 		circuit.WithFailureRate(cfg.FailureRate, cfg.MinCalls),
 		circuit.WithOpenTimeout(cfg.OpenTimeout),
 		circuit.WithHalfOpenTrials(cfg.Trials),
 		circuit.WithOnStateChange(d.onTransition),
+		circuit.WithObserver(metrics.Observer()),
 	)
 	if err != nil {
 		return nil, err
 	}
 	d.client = &http.Client{Transport: tr}
+	if cfg.HTTP != "" {
+		metrics.Add(tr)
+		stop, err := d.serveStatus(cfg.HTTP, tr, metrics)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 
 	ln, err := listen()
 	if err != nil {

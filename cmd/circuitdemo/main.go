@@ -8,8 +8,9 @@
 //	go run ./cmd/circuitdemo
 //	go run ./cmd/circuitdemo -svg timeline.svg -rate 50 -down 10s
 //
-// It uses the standard library only, and stops early on Ctrl-C, still
-// printing the summary.
+// With -http ADDR it also serves, while it runs, the live status page
+// (package circuitdebug) at / and Prometheus metrics (package circuitprom)
+// at /metrics. It stops early on Ctrl-C, still printing the summary.
 package main
 
 import (
@@ -36,7 +37,8 @@ type config struct {
 	FailureRate float64       // failure rate that trips it; 0: rule off
 	MinCalls    int           // calls in the window before the failure rate counts
 	OpenTimeout time.Duration
-	Trials      int // trial calls per half-open round
+	Trials      int    // trial calls per half-open round
+	HTTP        string // address for the status page and /metrics; "": none
 }
 
 func defaultConfig() config {
@@ -99,6 +101,7 @@ func parseFlags(args []string, errOut io.Writer) (config, string, error) {
 	fs.IntVar(&cfg.MinCalls, "min-calls", cfg.MinCalls, "calls in the breaker's 30s window before -failure-rate applies")
 	fs.DurationVar(&cfg.OpenTimeout, "open", cfg.OpenTimeout, "how long the breaker stays open before trial calls")
 	fs.IntVar(&cfg.Trials, "trials", cfg.Trials, "trial calls per half-open round; all must succeed to close")
+	fs.StringVar(&cfg.HTTP, "http", "", "serve the live status page at / and Prometheus metrics at /metrics on this `address` (e.g. 127.0.0.1:8080) while the demo runs")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: circuitdemo [flags]
 
