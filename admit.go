@@ -11,21 +11,31 @@ type permit struct {
 }
 
 // admit decides whether a call may go ahead. It is the one admission path of
-// Execute, Allow and Group. A plain breaker's Closed path is one atomic load.
+// Execute, Allow and Group. A plain breaker's Closed path is one atomic load;
+// an Open breaker's rejection, without a bulkhead, a clock read and the
+// count of the rejection.
 func (c *core) admit(ctx context.Context) (p permit, err error) {
-	if p.w = word(c.word.Load()); p.w.state() == Closed && c.plain {
+	now := lazyNow{clk: &c.clk}
+	switch p.w = word(c.word.Load()); {
+	case p.w.state() == Closed && c.plain:
 		if c.throttle == nil || !c.throttle.drop() {
 			return p, nil
 		}
 		c.rejected.Add(1)
 		return p, c.throttled()
+	case p.w.state() == Open && c.bulk == nil:
+		if o := c.open.Load(); o.gen == p.w.gen() && now.get() < o.until {
+			c.rejected.Add(1)
+			return p, o.err
+		}
 	}
-	return c.admitSlow(ctx)
+	return c.admitSlow(ctx, &now)
 }
 
 // admitSlow takes a bulkhead slot if there is one, then admits by state,
-// looking again whenever the word moved on under it.
-func (c *core) admitSlow(ctx context.Context) (p permit, err error) {
+// looking again whenever the word moved on under it. now may hold a clock
+// reading already taken.
+func (c *core) admitSlow(ctx context.Context, now *lazyNow) (p permit, err error) {
 	if c.bulk != nil {
 		if err := c.bulk.acquire(ctx); err != nil {
 			c.rejected.Add(1)
@@ -33,7 +43,6 @@ func (c *core) admitSlow(ctx context.Context) (p permit, err error) {
 		}
 		p.bulk = true
 	}
-	now := lazyNow{clk: &c.clk}
 	if c.needStart {
 		p.start = now.get()
 	}
@@ -42,11 +51,11 @@ func (c *core) admitSlow(ctx context.Context) (p permit, err error) {
 		var done bool
 		switch w.state() {
 		case Closed, Disabled:
-			done, err = c.admitClosed(&p, w, &now)
+			done, err = c.admitClosed(&p, w, now)
 		case HalfOpen:
-			done, err = c.admitTrial(&p, w, &now)
+			done, err = c.admitTrial(&p, w, now)
 		case Open:
-			done, err = c.admitOpen(&p, w, &now)
+			done, err = c.admitOpen(&p, w, now)
 		case ForcedOpen:
 			done, err = true, c.reject(&p, c.forced)
 		}
@@ -93,9 +102,6 @@ func (c *core) admitOpen(p *permit, w word, now *lazyNow) (bool, error) {
 	o := c.open.Load()
 	if o.gen != w.gen() {
 		return false, nil // the word moved on since we loaded it
-	}
-	if !now.read {
-		p.start = now.get()
 	}
 	if now.get() < o.until {
 		return true, c.reject(p, o.err)

@@ -82,6 +82,9 @@ func (c *core) init(cfg *config, name string) {
 		c.win = c.cw
 	} else {
 		c.tw = newTimeWindow(int64(cfg.windowLength), cfg.buckets, c.clk.base)
+		if cfg.slowThreshold == 0 {
+			c.tw.all = readNotSlow
+		}
 		c.win = c.tw
 	}
 	c.needStart = cfg.slowThreshold > 0 || cfg.hungAfter > 0 || cfg.callTimeout > 0

@@ -2,8 +2,8 @@ package circuit
 
 import (
 	"math"
+	"math/bits"
 	"sync/atomic"
-	"time"
 )
 
 // slowCounter is the index of a bucket's slow-call counter; its other
@@ -24,8 +24,9 @@ func (c *counts) add(o counts) {
 	c.excluded += o.excluded
 }
 
-// window is what the breaker needs of its rolling window. Both kinds record
-// without locks; counts may run a few nanoseconds behind concurrent records
+// window is what the breaker needs of its rolling window: the time window
+// (window_time.go) or the count window (below). Both kinds record without
+// locks; counts may run a few nanoseconds behind concurrent records
 // but never loses one. The breaker's hot path switches on the concrete type
 // so that recording costs no interface call.
 //
@@ -36,225 +37,11 @@ func (c *counts) add(o counts) {
 type window interface {
 	record(now int64, o outcome, slow bool, gen uint64)
 	counts(now int64) counts
+	// rates is counts for the trip rules: no excluded calls, and slow calls
+	// only if slow. guess is a cheap estimate of it, if the window has one.
+	rates(now int64, slow bool) counts
+	guess(now int64, slow bool) (counts, bool)
 	reset(gen uint64)
-}
-
-// timeWindow is a ring of buckets, each covering width nanoseconds of the
-// breaker's clock. A bucket is reused for a later period when the ring wraps.
-//
-// Each counter packs the bucket period (epoch) it counts for into its high
-// 32 bits and the count into its low 32 bits, so that one atomic word says
-// both "which period" and "how many": a recorder that finds a counter from an
-// older period restarts it with a CAS from the stale word to (epoch, 1), and a
-// reader adds only the counters whose epoch lies inside the window. Nothing is
-// lost at a period's turn and no lock is needed. A bucket counts at most 2^32-1
-// outcomes of a kind per period.
-type timeWindow struct {
-	width int64   // bucket length in nanoseconds, > 0
-	inv   float64 // 1/width, to find a bucket without a division
-	n     int64   // number of buckets in the window
-	// phase aligns bucket edges with multiples of width in Unix time, so that
-	// the buckets of replicas sharing a Store line up: local epoch e is Unix
-	// epoch e + unixEpoch0.
-	phase      int64
-	unixEpoch0 int64
-	// ring holds the buckets; reset replaces it (see countWindow.ring).
-	ring atomic.Pointer[timeRing]
-	mask int64
-	// last is the latest epoch recorded, written only when a new period
-	// begins. A record more than a ring's span after it finds every counter
-	// stale and starts a fresh ring: the 32-bit epochs in the counters wrap
-	// after 2^32 periods (50 days of 1ms buckets), and an idle breaker must
-	// not mistake a counter that old for a current one.
-	last atomic.Int64
-}
-
-// timeRing is a ring of a power of two >= n buckets, so that the slot of an
-// epoch is a mask, not a division; slots past the window read as empty.
-type timeRing struct {
-	gen     uint64 // the round that made it
-	buckets []bucket
-}
-
-type bucket struct {
-	c [4]atomic.Uint64 // success, failure, excluded, slow: epoch<<32 | count
-}
-
-// newTimeWindow returns a window of length nanoseconds in buckets, for a
-// clock whose zero is base.
-func newTimeWindow(length int64, buckets int, base time.Time) *timeWindow {
-	width := length / int64(buckets)
-	unix := base.UnixNano()
-	phase := ((unix % width) + width) % width
-	ring := 1
-	for ring < buckets {
-		ring <<= 1
-	}
-	w := &timeWindow{width: width, inv: 1 / float64(width), n: int64(buckets), phase: phase,
-		unixEpoch0: (unix - phase) / width, mask: int64(ring - 1)}
-	w.reset(0)
-	return w
-}
-
-// buckets returns the current ring's buckets.
-func (w *timeWindow) buckets() []bucket { return w.ring.Load().buckets }
-
-// epoch returns the bucket period of clock reading now: (now+phase)/width,
-// by a multiplication whose rounding is corrected exactly.
-func (w *timeWindow) epoch(now int64) int64 {
-	// Clamp where now+phase would overflow: 292 years after New.
-	x := min(max(now, 0), math.MaxInt64-w.phase) + w.phase
-	e := int64(float64(x) * w.inv)
-	if e*w.width > x {
-		e--
-	} else if (e+1)*w.width <= x {
-		e++
-	}
-	return e
-}
-
-func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
-	r := w.ring.Load()
-	if genBefore(gen, r.gen) {
-		return // admitted before the window was emptied
-	}
-	e := w.epoch(now)
-	if l := w.last.Load(); e > l {
-		if e-l > w.mask {
-			fresh := &timeRing{gen: r.gen, buckets: make([]bucket, w.mask+1)}
-			if w.ring.CompareAndSwap(r, fresh) {
-				r = fresh
-			} else if r = w.ring.Load(); genBefore(gen, r.gen) {
-				return // another recorder started it, or a reset came between
-			}
-		}
-		for l < e && !w.last.CompareAndSwap(l, e) {
-			l = w.last.Load()
-		}
-	}
-	b := &r.buckets[e&w.mask]
-	bump(&b.c[o], uint32(e))
-	if slow {
-		bump(&b.c[slowCounter], uint32(e))
-	}
-}
-
-// bump counts one outcome of period epoch in counter p.
-func bump(p *atomic.Uint64, epoch uint32) {
-	for {
-		v := p.Load()
-		switch d := int32(uint32(v>>32) - epoch); {
-		case uint32(v) == 0:
-			// Empty, whatever period it names: take it (below).
-		case d == 0:
-			// If a recorder of a later period restarts the counter between the
-			// Load and this Add, the outcome counts in that later period:
-			// late, never lost. That needs this goroutine to stall for a whole
-			// window length.
-			p.Add(1)
-			return
-		case d > 0 && d < 1<<24:
-			// The counter already counts a later period: this outcome, a
-			// window length old, has left the window. (A counter "later" by
-			// more than 2^24 periods is one that wrapped around 2^32 while
-			// its slot lay idle: stale, and restarted below.)
-			return
-		}
-		if p.CompareAndSwap(v, uint64(epoch)<<32|1) {
-			return
-		}
-	}
-}
-
-// readOrder is the order in which the window's counters are read: every
-// bucket's slow counter, then every failure counter, then the successes and
-// the excluded. See counts for why.
-var readOrder = [4]int{slowCounter, int(failure), int(success), int(excluded)}
-
-// counts returns the window's figures at now.
-func (w *timeWindow) counts(now int64) counts {
-	n, _ := w.read(now, nil)
-	return n
-}
-
-// slotCounts is one ring slot's counters as read, if it counts a period in
-// the window: age periods before the window's latest.
-type slotCounts struct {
-	age uint32
-	n   [4]int64
-}
-
-// read returns the window's figures at now and the latest period of the
-// window it read (hi). If slots is not nil (the ring's length), it also
-// fills it with each slot's counters: the sharer's view of the same read.
-//
-// The counters are read one at a time while recorders add to them, so the
-// figures are not those of one instant; the order makes them err only
-// towards not tripping. Within a read, every counter that lies in the window
-// only grows (a restart with a later period is ruled out below), and an
-// outcome's slow counter is bumped after its outcome counter. Slow counts
-// read first are at most those of the instant the failures are read; those
-// at most those of the instant the successes are read. So there is an
-// instant, during the read, at which the window held at least the reported
-// failures and slow calls among exactly the reported calls: when the
-// successes passed the reported figure, every counter read earlier had
-// reached its reported value. A rule that the reported figures trip held at
-// that instant. Go's atomics are sequentially consistent, which is all the
-// argument needs.
-//
-// The window read ends at the latest period anyone recorded in (hi), so that
-// a reader whose clock lags a recorder's sees the same buckets. A recorder
-// more than the ring's spare slots ahead of hi could restart a bucket inside
-// the window during the read, breaking the growth the argument needs: last
-// tells, since a recorder raises it before it bumps; the read then starts
-// again from the new hi.
-func (w *timeWindow) read(now int64, slots []slotCounts) (counts, int64) {
-	cur := w.epoch(now)
-	for range 3 {
-		l := w.last.Load()
-		hi := max(cur, l)
-		if hi-l > w.mask {
-			return counts{}, hi // nothing recorded for longer than the ring spans
-		}
-		sum := w.sum(w.buckets(), uint32(hi), slots)
-		if w.last.Load()-hi <= w.mask+1-w.n {
-			return counts{successes: sum[success], failures: sum[failure],
-				excluded: sum[excluded], slow: sum[slowCounter]}, hi
-		}
-		clear(slots)
-	}
-	return counts{}, cur // the clock ran ahead by buckets during each read: trip on nothing
-}
-
-// sum adds up, in readOrder, the counters of buckets that count one of the n
-// periods up to hi, and fills slots if it is not nil.
-func (w *timeWindow) sum(buckets []bucket, hi uint32, slots []slotCounts) (sum [4]int) {
-	for _, k := range readOrder {
-		for i := range buckets {
-			n, age, ok := w.live(buckets[i].c[k].Load(), hi)
-			if !ok {
-				continue
-			}
-			sum[k] += int(n)
-			if slots != nil && n != 0 {
-				slots[i].age, slots[i].n[k] = age, int64(n)
-			}
-		}
-	}
-	return sum
-}
-
-// live decodes counter word v for a window whose latest period is hi: its
-// count, and its age in periods, if it counts a period inside the window.
-// It is the one place the packed counters are decoded.
-func (w *timeWindow) live(v uint64, hi uint32) (n uint32, age uint32, ok bool) {
-	age = hi - uint32(v>>32)
-	return uint32(v), age, age < uint32(w.n)
-}
-
-// reset empties the window for round gen by replacing its ring.
-func (w *timeWindow) reset(gen uint64) {
-	w.ring.Store(&timeRing{gen: gen, buckets: make([]bucket, w.mask+1)})
 }
 
 // countWindow holds the last size counted outcomes. Excluded calls do not
@@ -277,16 +64,21 @@ type countWindow struct {
 // filled. Failures and slow calls share one word, so that one load reads
 // both at one instant.
 type countRing struct {
-	gen uint64        // the round that made it
-	pos atomic.Uint64 // positions handed out; the next goes to pos % size
-	_   [56]byte      // pos is written by every call, the rest less often
+	gen   uint64 // the round that made it
+	recip uint64 // math.MaxUint64 / size, for slot
+	slots []atomic.Uint32
+	_     pad
+	// pos counts the positions handed out; the next goes to pos % size.
+	// Added to by every record: on a line of its own, as the fields above are
+	// read by every record and the ones below written less often.
+	pos atomic.Uint64
+	_   pad
 	// bad packs the failures (low 32 bits) and slow calls (high 32 bits) in
 	// the slots, each offset by badBias so that a count that dips below zero
 	// for an instant (a flag taken out before another recorder has added
 	// it) borrows nothing from its neighbour.
 	bad      atomic.Uint64
 	excluded atomic.Int64
-	slots    []atomic.Uint32
 }
 
 // Slot codes: 0 = empty, else codeCall plus flags.
@@ -307,7 +99,7 @@ func newCountWindow(size int) *countWindow {
 }
 
 func (w *countWindow) reset(gen uint64) {
-	r := &countRing{gen: gen, slots: make([]atomic.Uint32, w.size)}
+	r := &countRing{gen: gen, recip: math.MaxUint64 / uint64(w.size), slots: make([]atomic.Uint32, w.size)}
 	r.bad.Store(badBias<<32 | badBias)
 	w.ring.Store(r)
 }
@@ -328,7 +120,7 @@ func (w *countWindow) record(_ int64, o outcome, slow bool, gen uint64) {
 	if slow {
 		code |= codeSlow
 	}
-	slot := &r.slots[(r.pos.Add(1)-1)%uint64(len(r.slots))]
+	slot := r.slot(r.pos.Add(1) - 1)
 	for {
 		old := slot.Load()
 		if old == code {
@@ -350,6 +142,19 @@ func (w *countWindow) record(_ int64, o outcome, slow bool, gen uint64) {
 	}
 }
 
+// slot returns the slot of position p, p % size, without a division (which
+// would cost more than the rest of a record): the high word of p*recip is
+// p/size or at most two less, never more.
+func (r *countRing) slot(p uint64) *atomic.Uint32 {
+	n := uint64(len(r.slots))
+	q, _ := bits.Mul64(p, r.recip)
+	i := p - q*n
+	for i >= n {
+		i -= n
+	}
+	return &r.slots[i]
+}
+
 // badOf is what a slot code adds to countRing.bad.
 func badOf(code uint32) uint64 {
 	var v uint64
@@ -361,6 +166,11 @@ func badOf(code uint32) uint64 {
 	}
 	return v
 }
+
+func (w *countWindow) rates(now int64, _ bool) counts { return w.counts(now) }
+
+// guess has nothing cheaper to offer than rates.
+func (w *countWindow) guess(int64, bool) (counts, bool) { return counts{}, false }
 
 // counts reads the failures and slow calls at one instant, then the calls:
 // failures and slow calls at most, and calls at least, what the slots held at

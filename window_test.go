@@ -1,7 +1,10 @@
 package circuit
 
 import (
+	"math"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,5 +45,121 @@ func TestTimeWindowRingIsPowerOfTwo(t *testing.T) {
 		w := newTimeWindow(int64(time.Second)*int64(buckets), buckets, time.Unix(0, 0))
 		assert.Len(t, w.buckets(), ring)
 		assert.Equal(t, int64(buckets), w.n)
+	}
+}
+
+// The guess of a failure check equals the full read whenever nothing records
+// concurrently, whatever the sequence: records in the latest period, in a new
+// one, late into older ones (as a hung-tracked call counts at its start),
+// resets, and idle gaps.
+func TestTimeWindowGuessEqualsRatesSequentially(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, buckets := range []int{1, 2, 3, 10, 16} {
+		width := int64(time.Second)
+		w := newTimeWindow(width*int64(buckets), buckets, time.Unix(1_800_000_000, 77))
+		now, guessed := int64(0), 0
+		for step := 0; step < 20_000; step++ {
+			switch k := r.IntN(100); {
+			case k < 60: // record now
+				w.record(now, outcome(r.IntN(3)), r.IntN(4) == 0, 0)
+			case k < 75: // record late, up to a window and a bit before now
+				w.record(max(now-r.Int64N(width*int64(buckets+2)), 0), outcome(r.IntN(3)), r.IntN(4) == 0, 0)
+			case k < 90:
+				now += r.Int64N(width / 2)
+			case k < 98:
+				now += r.Int64N(3 * width)
+			case k < 99:
+				now += r.Int64N(40 * width)
+			default:
+				w.reset(0)
+			}
+			for _, slow := range []bool{false, true} {
+				if g, ok := w.guess(now, slow); ok {
+					guessed++
+					require.Equal(t, w.rates(now, slow), g, "%d buckets, step %d, now %d, slow %v", buckets, step, now, slow)
+				}
+			}
+		}
+		assert.Greater(t, guessed, 20_000, "%d buckets: the guess was mostly there", buckets)
+	}
+}
+
+// rates reads no excluded calls, and slow calls only when asked.
+func TestTimeWindowRatesReadWhatTheRulesNeed(t *testing.T) {
+	w := newTimeWindow(int64(10*time.Second), 10, time.Unix(0, 0))
+	for _, o := range []outcome{success, failure, failure, excluded} {
+		w.record(0, o, o == failure, 0)
+	}
+	assert.Equal(t, counts{successes: 1, failures: 2}, w.rates(0, false))
+	assert.Equal(t, counts{successes: 1, failures: 2, slow: 2}, w.rates(0, true))
+	assert.Equal(t, counts{successes: 1, failures: 2, slow: 2, excluded: 1}, w.counts(0))
+}
+
+// A record's single add may land on a counter of another period; the counter
+// then holds what bump would have made of it.
+func TestTimeWindowAddStray(t *testing.T) {
+	const e = 1000
+	for _, tc := range []struct {
+		name      string
+		before    uint64 // the counter before the add
+		wantAfter uint64
+	}{
+		{"empty counter of period 0 is taken", 0, e<<32 | 1},
+		{"empty counter that looks later is taken", (e+5)<<32 | 0, e<<32 | 1},
+		{"stale counter of an earlier lap is restarted", (e-16)<<32 | 7, e<<32 | 1},
+		{"stale counter 2^24 or more periods later is restarted", (e+1<<24)<<32 | 7, e<<32 | 1},
+		{"later counter keeps the outcome: late, never lost", (e+16)<<32 | 7, (e+16)<<32 | 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p atomic.Uint64
+			p.Store(tc.before)
+			if v := p.Add(1); v>>32 != e {
+				addStray(&p, v, e)
+			}
+			assert.Equal(t, tc.wantAfter, p.Load())
+			assert.Equal(t, tc.wantAfter&(1<<32-1), uint64(count(p.Load(), uint32(tc.wantAfter>>32))))
+		})
+	}
+}
+
+// Concurrent records into a stale counter count each outcome once: the first
+// restart discards every stray add, and the others count on top of it.
+func TestTimeWindowStrayAddsUnderConcurrency(t *testing.T) {
+	for run := 0; run < 200; run++ {
+		w := newTimeWindow(int64(16*time.Second), 16, time.Unix(0, 0))
+		w.record(0, success, false, 0) // period 0, slot 0
+		w.last.Store(16)               // as if another recorder had begun period 16
+		now := 16 * int64(time.Second) // period 16, slot 0: the counter holds period 0
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 50 {
+					w.record(now, success, false, 0)
+				}
+			}()
+		}
+		wg.Wait()
+		require.Equal(t, 400, w.counts(now).successes, "run %d", run)
+	}
+}
+
+// The count window's slot is position mod size, found without a division.
+func TestCountWindowSlotIsModulo(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, size := range []int{1, 2, 3, 7, 100, 1000, 65_535, 1 << 20, 1<<31 - 1} {
+		w := newCountWindow(min(size, 1<<16))
+		ring := w.ring.Load()
+		ring.slots = make([]atomic.Uint32, size)
+		ring.recip = math.MaxUint64 / uint64(size)
+		for _, p := range []uint64{0, 1, uint64(size) - 1, uint64(size), uint64(size) + 1, math.MaxUint64, math.MaxUint64 - 1,
+			math.MaxUint64 / uint64(size) * uint64(size), math.MaxUint64/uint64(size)*uint64(size) - 1} {
+			require.Same(t, &ring.slots[p%uint64(size)], ring.slot(p), "size %d position %d", size, p)
+		}
+		for i := 0; i < 10_000; i++ {
+			p := r.Uint64() >> r.IntN(64)
+			require.Same(t, &ring.slots[p%uint64(size)], ring.slot(p), "size %d position %d", size, p)
+		}
 	}
 }

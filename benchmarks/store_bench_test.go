@@ -37,7 +37,11 @@ func BenchmarkStore(b *testing.B) {
 		benchCircuit(b, circuit.MustNew[int](), okFn, nil)
 	})
 	b.Run(libCircuit+"-redis", func(b *testing.B) {
-		br := circuit.MustNew[int](circuit.WithName("store-bench"), circuit.WithStore(redisstore.New(rdb), 0))
+		store, err := redisstore.New(rdb)
+		if err != nil {
+			b.Fatal(err)
+		}
+		br := circuit.MustNew[int](circuit.WithName("store-bench"), circuit.WithStore(store, 0))
 		defer br.Close()
 		benchCircuit(b, br, okFn, nil)
 		if n := br.Metrics().StoreErrors; n > 0 {

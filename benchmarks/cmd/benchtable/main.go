@@ -1,13 +1,16 @@
 // Command benchtable runs the side-by-side benchmarks of this module and
-// prints them as a Markdown table: one row per workload and library, with the
-// median ns/op over the runs, B/op, allocs/op and the ratio of each library's
-// ns/op to circuit's in the same workload.
+// prints them as Markdown: a table with one row per workload and library
+// (the median ns/op over the runs, B/op, allocs/op, the ratio of each
+// library's ns/op to circuit's in the same workload, and to the machine's
+// floor under the workload), then DESIGN.md's performance targets, each with
+// its measured ratio and whether it holds. Every figure comes from the same
+// run: the floors (floor_test.go) are benchmarks of this module too.
 //
 // From the repository root:
 //
 //	go -C benchmarks run ./cmd/benchtable -count 5
 //
-// The raw `go test` output goes to stderr as it comes; the table goes to
+// The raw `go test` output goes to stderr as it comes; the tables go to
 // stdout. With -in FILE (or -in - for stdin) it parses saved
 // `go test -bench -benchmem` output instead of running the benchmarks.
 package main
@@ -46,7 +49,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchtable: no benchmark results found")
 		os.Exit(1)
 	}
-	writeTable(os.Stdout, rows)
+	r := index(rows)
+	writeTable(os.Stdout, rows, r)
+	fmt.Println()
+	writeTargets(os.Stdout, r)
 }
 
 func envInt(name string, def int) int {
@@ -108,14 +114,16 @@ type row struct {
 	workload, lib       string
 	ns, bytes, allocs   []float64
 	hasBytes, hasAllocs bool
+	custom              map[string][]float64 // b.ReportMetric units, such as B/breaker
 }
 
 // parse reads standard benchmark result lines:
 //
 //	BenchmarkClosedSuccess/circuit-2  	50000000	  23.1 ns/op	  0 B/op	  0 allocs/op
 //
-// Names are Benchmark<Workload>/<library>, with the -GOMAXPROCS suffix
-// dropped; rows keep the order in which they first appear.
+// Names are Benchmark<Workload>/<library>, or Benchmark<Floor> for the
+// machine's floors, with the -GOMAXPROCS suffix dropped; rows keep the order
+// in which they first appear.
 func parse(out []byte) []*row {
 	var rows []*row
 	byName := map[string]*row{}
@@ -148,6 +156,11 @@ func parse(out []byte) []*row {
 				r.bytes, r.hasBytes = append(r.bytes, v), true
 			case "allocs/op":
 				r.allocs, r.hasAllocs = append(r.allocs, v), true
+			default:
+				if r.custom == nil {
+					r.custom = map[string][]float64{}
+				}
+				r.custom[f[i+1]] = append(r.custom[f[i+1]], v)
 			}
 		}
 	}
@@ -177,45 +190,4 @@ func median(v []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
-}
-
-func writeTable(w io.Writer, rows []*row) {
-	base := map[string]float64{}
-	for _, r := range rows {
-		if r.lib == baseline && len(r.ns) > 0 {
-			base[r.workload] = median(r.ns)
-		}
-	}
-	fmt.Fprintln(w, "| workload | library | ns/op | B/op | allocs/op | ratio to circuit |")
-	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: |")
-	for _, r := range rows {
-		ns := median(r.ns)
-		ratio := "—"
-		if b, ok := base[r.workload]; ok && b > 0 && len(r.ns) > 0 {
-			ratio = fmt.Sprintf("%.2f×", ns/b)
-		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n",
-			r.workload, r.lib, fmtNs(ns, len(r.ns) > 0),
-			fmtInt(median(r.bytes), r.hasBytes), fmtInt(median(r.allocs), r.hasAllocs), ratio)
-	}
-}
-
-func fmtNs(v float64, ok bool) string {
-	switch {
-	case !ok:
-		return "—"
-	case v < 10:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	case v < 100:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-}
-
-func fmtInt(v float64, ok bool) string {
-	if !ok {
-		return "—"
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
 }

@@ -1,0 +1,400 @@
+package circuit
+
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
+
+// timeWindow is a ring of buckets, each covering width nanoseconds of the
+// breaker's clock. A bucket is reused for a later period when the ring wraps.
+//
+// Each counter packs the bucket period (epoch) it counts for into its high
+// 32 bits and the count into its low 32 bits, so that one atomic word says
+// both "which period" and "how many": a recorder that finds a counter from an
+// older period restarts it with a CAS from the stale word to (epoch, 1), and a
+// reader adds only the counters that name a period of the window. Nothing is
+// lost at a period's turn and no lock is needed. A bucket counts at most
+// 2^32-1 outcomes of a kind per period.
+type timeWindow struct {
+	width int64   // bucket length in nanoseconds, > 0
+	inv   float64 // 1/width, to find a bucket without a division
+	n     int64   // number of buckets in the window
+	// phase aligns bucket edges with multiples of width in Unix time, so that
+	// the buckets of replicas sharing a Store line up: local epoch e is Unix
+	// epoch e + unixEpoch0.
+	phase      int64
+	unixEpoch0 int64
+	// ring holds the buckets; reset replaces it (see countWindow.ring).
+	ring atomic.Pointer[timeRing]
+	mask int64
+	// all is the counter kinds counts reads: without a slow-call rule no
+	// slow counter ever counts, and reading them would cost Metrics a
+	// quarter of its time. Set before the window is used.
+	all []int
+	// last is the latest epoch recorded: raised by CAS by the recorder that
+	// begins a period, before that recorder counts (read relies on that
+	// order); read by every record, to find its bucket. A record more than a
+	// ring's span after it finds every counter stale and starts a fresh
+	// ring: the 32-bit epochs in the counters wrap after 2^32 periods (50
+	// days of 1ms buckets), and an idle breaker must not mistake a counter
+	// that old for a current one.
+	last atomic.Int64
+}
+
+// timeRing is a ring of a power of two >= n buckets, so that the slot of an
+// epoch is a mask, not a division; slots past the window read as empty. A
+// bucket is one slot of each of its four counter arrays (success, failure,
+// excluded, slow): a read takes one kind at a time, along an array.
+type timeRing struct {
+	gen uint64 // the round that made it
+	// c holds epoch<<32 | count, the ring's slots of each kind in turn:
+	// added to and restarted by recorders, summed by readers (see read for
+	// the order of their loads and why it is enough).
+	c []atomic.Uint64
+	// late counts the records into a period before last: added to by them
+	// before they count, read by failure checks (see older). est caches
+	// older's figures: hi, late, successes, failures, slow calls. seq locks
+	// it: odd while one failure check writes est, so that one that finds it
+	// even and unchanged around its loads of est read one writer's figures.
+	late atomic.Int64
+	seq  atomic.Uint64
+	est  [5]atomic.Int64
+}
+
+// newTimeWindow returns a window of length nanoseconds in buckets, for a
+// clock whose zero is base.
+func newTimeWindow(length int64, buckets int, base time.Time) *timeWindow {
+	width := length / int64(buckets)
+	unix := base.UnixNano()
+	phase := ((unix % width) + width) % width
+	ring := 1
+	for ring < buckets {
+		ring <<= 1
+	}
+	w := &timeWindow{width: width, inv: 1 / float64(width), n: int64(buckets), phase: phase,
+		unixEpoch0: (unix - phase) / width, mask: int64(ring - 1), all: readAll}
+	w.reset(0)
+	return w
+}
+
+// buckets returns one counter of each of the current ring's buckets.
+func (w *timeWindow) buckets() []atomic.Uint64 { return w.kind(w.ring.Load(), int(success)) }
+
+// kind returns ring r's counters of kind k, one a slot.
+func (w *timeWindow) kind(r *timeRing, k int) []atomic.Uint64 {
+	return r.c[int64(k&3)*(w.mask+1):][:w.mask+1]
+}
+
+// newRing returns an empty ring for round gen.
+func (w *timeWindow) newRing(gen uint64) *timeRing {
+	return &timeRing{gen: gen, c: make([]atomic.Uint64, 4*(w.mask+1))}
+}
+
+// epoch returns the bucket period of clock reading now: (now+phase)/width,
+// by a multiplication whose rounding is corrected exactly.
+func (w *timeWindow) epoch(now int64) int64 {
+	// Clamp where now+phase would overflow: 292 years after New.
+	x := min(max(now, 0), math.MaxInt64-w.phase) + w.phase
+	e := int64(float64(x) * w.inv)
+	if e*w.width > x {
+		e--
+	} else if (e+1)*w.width <= x {
+		e++
+	}
+	return e
+}
+
+// in reports whether clock reading now lies in period l: how hot paths find
+// now's period, nearly always the latest, with two comparisons after the
+// clock read where epoch would put a division's worth of arithmetic.
+func (w *timeWindow) in(now, l int64) bool { return uint64(now-(l*w.width-w.phase)) < uint64(w.width) }
+
+// record counts an outcome at clock reading now, of a call admitted in round
+// gen.
+func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
+	r, l := w.ring.Load(), w.last.Load()
+	if slow || !w.in(now, l) || genBefore(gen, r.gen) {
+		w.recordAt(r, now, o, slow, gen)
+		return
+	}
+	// One atomic add, with no load before it: under contention a load first
+	// would fetch the line twice. It lands on a counter of period l, but for
+	// the rare cases of addStray.
+	p := &r.c[int64(o&3)*(w.mask+1)+l&w.mask]
+	if v := p.Add(1); v>>32 != uint64(uint32(l)) {
+		addStray(p, v, uint32(l))
+	}
+}
+
+// recordAt is record of any outcome at any time: a slow call, the first of a
+// new period, or one whose clock read lags another recorder's.
+func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen uint64) {
+	if genBefore(gen, r.gen) {
+		return // admitted before the window was emptied
+	}
+	e := w.epoch(now)
+	if l := w.last.Load(); e < l {
+		r.late.Add(1)
+	} else if e > l {
+		if e-l > w.mask {
+			fresh := w.newRing(r.gen)
+			if w.ring.CompareAndSwap(r, fresh) {
+				r = fresh
+			} else if r = w.ring.Load(); genBefore(gen, r.gen) {
+				return // another recorder started it, or a reset came between
+			}
+		}
+		for l < e && !w.last.CompareAndSwap(l, e) {
+			l = w.last.Load()
+		}
+	}
+	bump(&w.kind(r, int(o))[e&w.mask], uint32(e))
+	if slow {
+		bump(&w.kind(r, slowCounter)[e&w.mask], uint32(e))
+	}
+}
+
+// addStray handles an add of record's, of an outcome of the latest period
+// (epoch), that landed on a counter of another period (v is the word after
+// it). On a later period's the outcome stays (late, never lost: the clock
+// ran a ring's span ahead since last was read). An empty counter, or one of
+// an earlier lap of the ring, no reader sums (see read): it is restarted
+// from the word that holds the stray add, which discards the add.
+func addStray(p *atomic.Uint64, v uint64, epoch uint32) {
+	if d := int32(uint32(v>>32) - epoch); uint32(v) > 1 && d > 0 && d < 1<<24 {
+		return
+	}
+	// Only a restart changes the period a counter names; until one, the
+	// stray add is still in the word.
+	for stale := v >> 32; !p.CompareAndSwap(v, uint64(epoch)<<32|1); {
+		if v = p.Load(); v>>32 != stale {
+			bump(p, epoch) // restarted by another recorder, the stray with it
+			return
+		}
+	}
+}
+
+// bump counts one outcome of period epoch in counter p.
+func bump(p *atomic.Uint64, epoch uint32) {
+	for {
+		v := p.Load()
+		switch d := int32(uint32(v>>32) - epoch); {
+		case uint32(v) == 0:
+			// Empty, whatever period it names: take it (below).
+		case d == 0:
+			// A restart for a later period between the Load and the Add counts
+			// the outcome in that period: late, never lost. That needs this
+			// goroutine to stall for a whole window length.
+			p.Add(1)
+			return
+		case d > 0 && d < 1<<24:
+			// The counter already counts a later period: this outcome, a
+			// window length old, has left the window. (A counter "later" by
+			// more than 2^24 periods is one that wrapped around 2^32 while
+			// its slot lay idle: stale, and restarted below.)
+			return
+		}
+		if p.CompareAndSwap(v, uint64(epoch)<<32|1) {
+			return
+		}
+	}
+}
+
+// Counter kinds in the order a read takes them (see read), the excluded
+// last: the trip rules read none, nor slow counters without a slow-call rule.
+var (
+	readAll     = []int{slowCounter, int(failure), int(success), int(excluded)}
+	readRates   = readAll[:3]
+	readFails   = readAll[1:3]
+	readNotSlow = readAll[1:]
+)
+
+func (w *timeWindow) counts(now int64) counts {
+	n, _ := w.readKinds(now, w.all, nil)
+	return n
+}
+
+func (w *timeWindow) rates(now int64, slow bool) counts {
+	kinds := readFails
+	if slow {
+		kinds = readRates
+	}
+	n, _ := w.readKinds(now, kinds, nil)
+	return n
+}
+
+// slotCounts is one ring slot's counters as read, if it counts a period in
+// the window: age periods before the window's latest.
+type slotCounts struct {
+	age uint32
+	n   [4]int64
+}
+
+// read returns the window's figures at now and the latest period of the
+// window it read (hi). If slots is not nil (the ring's length), it also
+// fills it with each slot's counters: the sharer's view of the same read.
+//
+// The counters are read one at a time while recorders add to them, so the
+// figures are not those of one instant; the order makes them err only
+// towards not tripping. Within a read, every counter that lies in the window
+// only grows (a restart with a later period is ruled out below), and an
+// outcome's slow counter is bumped after its outcome counter. Slow counts
+// read first are at most those of the instant the failures are read; those
+// at most those of the instant the successes are read. So there is an
+// instant, during the read, at which the window held at least the reported
+// failures and slow calls among exactly the reported calls: when the
+// successes passed the reported figure, every counter read earlier had
+// reached its reported value. A rule that the reported figures trip held at
+// that instant. Go's atomics are sequentially consistent, which is all the
+// argument needs.
+//
+// The window read ends at the latest period anyone recorded in (hi), so that
+// a reader whose clock lags a recorder's sees the same buckets. A recorder
+// more than the ring's spare slots ahead of hi could restart a bucket inside
+// the window during the read, breaking the growth the argument needs: last
+// tells, since a recorder raises it before it bumps; the read then starts
+// again from the new hi. The same bound keeps addStray's stray adds out of
+// every read that stands: a stray lands on a counter of a period a ring's
+// length or more before last, so before the window of any such hi.
+func (w *timeWindow) read(now int64, slots []slotCounts) (counts, int64) {
+	return w.readKinds(now, readAll, slots)
+}
+
+// readKinds is read of the counter kinds given, in their order.
+func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts) (counts, int64) {
+	cur := w.last.Load()
+	if !w.in(now, cur) {
+		cur = w.epoch(now)
+	}
+	for range 3 {
+		l := w.last.Load()
+		hi := max(cur, l)
+		if hi-l > w.mask {
+			return counts{}, hi // nothing recorded for longer than the ring spans
+		}
+		n := w.sum(w.ring.Load(), hi-w.n+1, hi, kinds, slots)
+		if w.last.Load()-hi <= w.mask+1-w.n {
+			return n, hi
+		}
+		clear(slots)
+	}
+	return counts{}, cur // the clock ran ahead by buckets during each read: trip on nothing
+}
+
+// guess estimates rates for a failure check to rule a trip out, and reports
+// false if it has no estimate. Sequentially it equals rates: see older. Under
+// concurrency it may miss a record in flight; a trip it rules out then errs
+// towards not tripping, and one it does not rule out is checked on rates.
+func (w *timeWindow) guess(now int64, slow bool) (counts, bool) {
+	r, hi := w.ring.Load(), w.last.Load()
+	if !w.in(now, hi) {
+		if hi++; !w.in(now, hi) {
+			return counts{}, false // idle for periods, or a lagging clock: rare
+		}
+	}
+	var n counts
+	if w.n > 2 {
+		n = w.older(r, hi)
+	}
+	if !slow {
+		n.slow = 0
+	} else {
+		n.slow += w.lastTwo(w.kind(r, slowCounter), hi)
+	}
+	n.failures += w.lastTwo(w.kind(r, int(failure)), hi)
+	n.successes += w.lastTwo(w.kind(r, int(success)), hi)
+	return n, true
+}
+
+// older returns the sums of the periods of the window ending at hi before
+// its last two, which move only when a record lands among them: one must
+// come after last has passed it, so it is late, and counted in late. So the
+// sums are made once for each hi, and again after a late record; they are
+// kept in est under a sequence lock (seq odd while one failure check writes
+// them), so that no reader takes sums made for another hi. A record in
+// flight across a period's turn may still be missed, for that period at
+// most: it needs its recorder to stall between loading last and its add.
+func (w *timeWindow) older(r *timeRing, hi int64) counts {
+	late, seq := r.late.Load(), r.seq.Load()
+	if seq&1 == 0 && r.est[0].Load() == hi && r.est[1].Load() == late {
+		n := counts{successes: int(r.est[2].Load()), failures: int(r.est[3].Load()), slow: int(r.est[4].Load())}
+		if r.seq.Load() == seq {
+			return n
+		}
+	}
+	n := w.sum(r, hi-w.n+1, hi-2, readRates, nil) // slow counters too, so that one sum serves every caller
+	if seq&1 == 0 && r.seq.CompareAndSwap(seq, seq+1) {
+		for i, v := range [...]int64{hi, late, int64(n.successes), int64(n.failures), int64(n.slow)} {
+			r.est[i].Store(v)
+		}
+		r.seq.Store(seq + 2)
+	}
+	return n
+}
+
+// lastTwo adds up the counters c of the window's last two periods up to hi.
+func (w *timeWindow) lastTwo(c []atomic.Uint64, hi int64) int {
+	t := count(c[hi&w.mask].Load(), uint32(hi))
+	if w.n > 1 {
+		t += count(c[(hi-1)&w.mask].Load(), uint32(hi-1))
+	}
+	return int(t)
+}
+
+// sum adds up, kind by kind in the order given, the counters of periods lo
+// to hi (at most the ring's length), and fills slots if it is not nil.
+// Period e can only be in slot e&mask, and a counter counts e only if it
+// names e exactly.
+func (w *timeWindow) sum(r *timeRing, lo, hi int64, kinds []int, slots []slotCounts) counts {
+	var s [4]int
+	for _, k := range kinds {
+		if k &= 3; slots == nil {
+			s[k] = int(sumKind(w.kind(r, k), w.mask, lo, hi))
+		} else {
+			s[k] = w.sumSlots(w.kind(r, k), k, lo, hi, slots)
+		}
+	}
+	return counts{successes: s[success], failures: s[failure], excluded: s[excluded], slow: s[slowCounter]}
+}
+
+// sumSlots is sumKind for the sharer, filling each slot's counts of kind k.
+func (w *timeWindow) sumSlots(c []atomic.Uint64, k int, lo, hi int64, slots []slotCounts) (t int) {
+	for e := lo; e <= hi; e++ {
+		if n := count(c[e&w.mask].Load(), uint32(e)); n != 0 {
+			t += int(n)
+			slots[e&w.mask].age, slots[e&w.mask].n[k] = uint32(hi-e), int64(n)
+		}
+	}
+	return t
+}
+
+// sumKind adds up the counters c of periods lo to hi. Not inlined: in a loop
+// of its own every value stays in a register. It decodes the counters as
+// count does, by arithmetic: v - ep, where ep is e<<32, is the count when v
+// names period e, and 2^32 or more otherwise.
+//
+//go:noinline
+func sumKind(c []atomic.Uint64, mask, lo, hi int64) (t uint64) {
+	_ = &c[mask] // so that no index below needs a bounds check
+	for e, ep := lo, uint64(lo)<<32; e <= hi; e, ep = e+1, ep+1<<32 {
+		if n := c[e&mask].Load() - ep; n < 1<<32 {
+			t += n
+		}
+	}
+	return t
+}
+
+// count decodes counter word v: its count if it counts period e, else 0. It
+// and sumKind are the places the packed counters are read.
+func count(v uint64, e uint32) uint32 {
+	if uint32(v>>32) != e {
+		return 0
+	}
+	return uint32(v)
+}
+
+// reset empties the window for round gen by replacing its ring.
+func (w *timeWindow) reset(gen uint64) {
+	w.ring.Store(w.newRing(gen))
+}
