@@ -59,6 +59,10 @@ type core struct {
 
 	// trips counts transitions into Open; added to under mu. A counter only.
 	trips atomic.Uint64
+	// shown holds the totals Metrics last returned, by counter kind, raised
+	// by CAS only: a window's totals may run behind its recorders for an
+	// instant, and exporters turn totals into counters, which must not fall.
+	shown [4]atomic.Uint64
 	// open is the current or last open period. It is stored before the word
 	// that enters Open, so a reader that sees Open in the word finds a period
 	// of that generation or a later one (then it reloads the word).
@@ -136,6 +140,7 @@ func (c *core) snapshot(st State, now int64) Metrics {
 	if c.throttle != nil {
 		m.ThrottleProbability = c.throttle.probability()
 	}
+	m.Totals = c.totals()
 	if m.Calls > 0 {
 		m.FailureRate = float64(n.failures) / float64(m.Calls)
 		m.SlowCallRate = float64(n.slow) / float64(m.Calls)
@@ -153,6 +158,32 @@ func (c *core) snapshot(st State, now int64) Metrics {
 		m.StoreErrors = c.peer.errors()
 	}
 	return m
+}
+
+// totals returns the window's totals, never below what Metrics showed before.
+func (c *core) totals() Totals {
+	t := c.win.totals()
+	return Totals{
+		Successes: c.atLeastShown(int(success), t.successes),
+		Failures:  c.atLeastShown(int(failure), t.failures),
+		Excluded:  c.atLeastShown(int(excluded), t.excluded),
+		SlowCalls: c.atLeastShown(slowCounter, t.slow),
+	}
+}
+
+// atLeastShown returns the larger of n and the total of kind k shown before,
+// and keeps it as shown.
+func (c *core) atLeastShown(k int, n int) uint64 {
+	v := uint64(max(n, 0))
+	for {
+		old := c.shown[k].Load()
+		if v <= old {
+			return old
+		}
+		if c.shown[k].CompareAndSwap(old, v) {
+			return v
+		}
+	}
 }
 
 // plural returns "1 call", "2 calls".

@@ -42,6 +42,9 @@ type window interface {
 	rates(now int64, slow bool) counts
 	guess(now int64, slow bool) (counts, bool)
 	reset(gen uint64)
+	// totals returns the outcomes counted since the window was made, resets
+	// and all. Read while others record it may run behind them, never ahead.
+	totals() counts
 }
 
 // countWindow holds the last size counted outcomes. Excluded calls do not
@@ -52,6 +55,9 @@ type countWindow struct {
 	// reset then updates the old ring and its totals together, and the new
 	// ring's totals always match its slots.
 	ring atomic.Pointer[countRing]
+	// gone holds the totals of the rings replaced, by counter kind (the
+	// outcomes and slowCounter); added to by reset.
+	gone [4]atomic.Int64
 }
 
 // countRing is one round's slots and their totals.
@@ -79,6 +85,10 @@ type countRing struct {
 	// it) borrows nothing from its neighbour.
 	bad      atomic.Uint64
 	excluded atomic.Int64
+	// failed and slowed count the failures and slow calls recorded in the
+	// ring, for the totals: added to on those paths only, before pos, so
+	// that a reader of pos then of them never counts a success too many.
+	failed, slowed atomic.Int64
 }
 
 // Slot codes: 0 = empty, else codeCall plus flags.
@@ -101,7 +111,30 @@ func newCountWindow(size int) *countWindow {
 func (w *countWindow) reset(gen uint64) {
 	r := &countRing{gen: gen, recip: math.MaxUint64 / uint64(w.size), slots: make([]atomic.Uint32, w.size)}
 	r.bad.Store(badBias<<32 | badBias)
-	w.ring.Store(r)
+	if old := w.ring.Swap(r); old != nil {
+		n := old.totals()
+		w.gone[success].Add(int64(n.successes))
+		w.gone[failure].Add(int64(n.failures))
+		w.gone[excluded].Add(int64(n.excluded))
+		w.gone[slowCounter].Add(int64(n.slow))
+	}
+}
+
+// totals returns the outcomes counted since the window was made.
+func (w *countWindow) totals() counts {
+	n := counts{successes: int(w.gone[success].Load()), failures: int(w.gone[failure].Load()),
+		excluded: int(w.gone[excluded].Load()), slow: int(w.gone[slowCounter].Load())}
+	n.add(w.ring.Load().totals())
+	return n
+}
+
+// totals returns the outcomes recorded in r: the positions handed out are
+// its calls, of which failed were failures.
+func (r *countRing) totals() counts {
+	calls := int64(r.pos.Load())
+	failed := r.failed.Load()
+	return counts{successes: int(max(calls-failed, 0)), failures: int(failed),
+		excluded: int(r.excluded.Load()), slow: int(r.slowed.Load())}
 }
 
 func (w *countWindow) record(_ int64, o outcome, slow bool, gen uint64) {
@@ -116,9 +149,11 @@ func (w *countWindow) record(_ int64, o outcome, slow bool, gen uint64) {
 	code := uint32(codeCall)
 	if o == failure {
 		code |= codeFailure
+		r.failed.Add(1)
 	}
 	if slow {
 		code |= codeSlow
+		r.slowed.Add(1)
 	}
 	slot := r.slot(r.pos.Add(1) - 1)
 	for {

@@ -103,20 +103,23 @@ func TestTimeWindowAddStray(t *testing.T) {
 		name      string
 		before    uint64 // the counter before the add
 		wantAfter uint64
+		wantGone  int64 // the stale count retired to the totals
 	}{
-		{"empty counter of period 0 is taken", 0, e<<32 | 1},
-		{"empty counter that looks later is taken", (e+5)<<32 | 0, e<<32 | 1},
-		{"stale counter of an earlier lap is restarted", (e-16)<<32 | 7, e<<32 | 1},
-		{"stale counter 2^24 or more periods later is restarted", (e+1<<24)<<32 | 7, e<<32 | 1},
-		{"later counter keeps the outcome: late, never lost", (e+16)<<32 | 7, (e+16)<<32 | 8},
+		{"empty counter of period 0 is taken", 0, e<<32 | 1, 0},
+		{"empty counter that looks later is taken", (e+5)<<32 | 0, e<<32 | 1, 0},
+		{"stale counter of an earlier lap is restarted", (e-16)<<32 | 7, e<<32 | 1, 7},
+		{"stale counter 2^24 or more periods later is restarted", (e+1<<24)<<32 | 7, e<<32 | 1, 7},
+		{"later counter keeps the outcome: late, never lost", (e+16)<<32 | 7, (e+16)<<32 | 8, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var p atomic.Uint64
+			var gone atomic.Int64
 			p.Store(tc.before)
 			if v := p.Add(1); v>>32 != e {
-				addStray(&p, v, e)
+				addStray(&p, v, e, &gone)
 			}
 			assert.Equal(t, tc.wantAfter, p.Load())
+			assert.Equal(t, tc.wantGone, gone.Load())
 			assert.Equal(t, tc.wantAfter&(1<<32-1), uint64(count(p.Load(), uint32(tc.wantAfter>>32))))
 		})
 	}

@@ -32,13 +32,21 @@ type timeWindow struct {
 	// slow counter ever counts, and reading them would cost Metrics a
 	// quarter of its time. Set before the window is used.
 	all []int
+	// gone holds, by counter kind, the counts no longer in the ring: added to
+	// when a counter is restarted for a later period (after the restart, so
+	// that a reader of gone then the ring errs low, never high) and when a
+	// ring is replaced. With the ring, it makes the totals (see totals).
+	gone [4]atomic.Int64
 	// last is the latest epoch recorded: raised by CAS by the recorder that
 	// begins a period, before that recorder counts (read relies on that
-	// order); read by every record, to find its bucket. A record more than a
-	// ring's span after it finds every counter stale and starts a fresh
-	// ring: the 32-bit epochs in the counters wrap after 2^32 periods (50
-	// days of 1ms buckets), and an idle breaker must not mistake a counter
-	// that old for a current one.
+	// order); read by every record, to find its bucket. A record
+	// freshRingAfter periods or more after it starts a fresh ring: the 32-bit
+	// epochs in the counters wrap after 2^32 periods (50 days of 1ms
+	// buckets), and an idle breaker must not mistake a counter that old for
+	// a current one. Shorter gaps leave the ring in place, its stale counters
+	// restarted one by one as records reach them, so that a record racing
+	// with the gap's end still counts in the totals (a replaced ring is
+	// retired once, and a record that lands on it after that is lost to them).
 	last atomic.Int64
 }
 
@@ -61,6 +69,10 @@ type timeRing struct {
 	seq  atomic.Uint64
 	est  [5]atomic.Int64
 }
+
+// freshRingAfter is the gap in periods after which a record starts a fresh
+// ring: far below the 2^32 at which epochs wrap, far above any ring's span.
+const freshRingAfter = 1 << 30
 
 // newTimeWindow returns a window of length nanoseconds in buckets, for a
 // clock whose zero is base.
@@ -123,7 +135,7 @@ func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
 	// the rare cases of addStray.
 	p := &r.c[int64(o&3)*(w.mask+1)+l&w.mask]
 	if v := p.Add(1); v>>32 != uint64(uint32(l)) {
-		addStray(p, v, uint32(l))
+		addStray(p, v, uint32(l), &w.gone[o&3])
 	}
 }
 
@@ -137,9 +149,10 @@ func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen 
 	if l := w.last.Load(); e < l {
 		r.late.Add(1)
 	} else if e > l {
-		if e-l > w.mask {
+		if e-l >= freshRingAfter {
 			fresh := w.newRing(r.gen)
 			if w.ring.CompareAndSwap(r, fresh) {
+				w.retire(r)
 				r = fresh
 			} else if r = w.ring.Load(); genBefore(gen, r.gen) {
 				return // another recorder started it, or a reset came between
@@ -149,9 +162,9 @@ func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen 
 			l = w.last.Load()
 		}
 	}
-	bump(&w.kind(r, int(o))[e&w.mask], uint32(e))
+	bump(&w.kind(r, int(o))[e&w.mask], uint32(e), &w.gone[o])
 	if slow {
-		bump(&w.kind(r, slowCounter)[e&w.mask], uint32(e))
+		bump(&w.kind(r, slowCounter)[e&w.mask], uint32(e), &w.gone[slowCounter])
 	}
 }
 
@@ -161,7 +174,13 @@ func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen 
 // ran a ring's span ahead since last was read). An empty counter, or one of
 // an earlier lap of the ring, no reader sums (see read): it is restarted
 // from the word that holds the stray add, which discards the add.
-func addStray(p *atomic.Uint64, v uint64, epoch uint32) {
+//
+// For the totals (gone, see totals), the stray is an outcome like any: the
+// restart that discards it from the stale counter keeps it as the new
+// counter's 1, and retires the stale count without it. If another recorder
+// restarted the counter first, it retired the stray with the stale count:
+// the stray is taken back out of gone before it is counted again.
+func addStray(p *atomic.Uint64, v uint64, epoch uint32, gone *atomic.Int64) {
 	if d := int32(uint32(v>>32) - epoch); uint32(v) > 1 && d > 0 && d < 1<<24 {
 		return
 	}
@@ -169,14 +188,18 @@ func addStray(p *atomic.Uint64, v uint64, epoch uint32) {
 	// stray add is still in the word.
 	for stale := v >> 32; !p.CompareAndSwap(v, uint64(epoch)<<32|1); {
 		if v = p.Load(); v>>32 != stale {
-			bump(p, epoch) // restarted by another recorder, the stray with it
+			gone.Add(-1)
+			bump(p, epoch, gone) // restarted by another recorder, the stray with it
 			return
 		}
 	}
+	gone.Add(int64(uint32(v)) - 1)
 }
 
-// bump counts one outcome of period epoch in counter p.
-func bump(p *atomic.Uint64, epoch uint32) {
+// bump counts one outcome of period epoch in counter p. A count it restarts
+// goes to gone, and so does an outcome that has left the window (for the
+// totals: it was a call all the same).
+func bump(p *atomic.Uint64, epoch uint32, gone *atomic.Int64) {
 	for {
 		v := p.Load()
 		switch d := int32(uint32(v>>32) - epoch); {
@@ -193,9 +216,13 @@ func bump(p *atomic.Uint64, epoch uint32) {
 			// window length old, has left the window. (A counter "later" by
 			// more than 2^24 periods is one that wrapped around 2^32 while
 			// its slot lay idle: stale, and restarted below.)
+			gone.Add(1)
 			return
 		}
 		if p.CompareAndSwap(v, uint64(epoch)<<32|1) {
+			if n := uint32(v); n != 0 {
+				gone.Add(int64(n))
+			}
 			return
 		}
 	}
@@ -396,5 +423,36 @@ func count(v uint64, e uint32) uint32 {
 
 // reset empties the window for round gen by replacing its ring.
 func (w *timeWindow) reset(gen uint64) {
-	w.ring.Store(w.newRing(gen))
+	if old := w.ring.Swap(w.newRing(gen)); old != nil {
+		w.retire(old)
+	}
+}
+
+// retire adds what ring r holds to gone, r having been replaced.
+func (w *timeWindow) retire(r *timeRing) {
+	for k := range w.gone {
+		var n int64
+		for i := range w.kind(r, k) {
+			n += int64(uint32(w.kind(r, k)[i].Load()))
+		}
+		w.gone[k].Add(n)
+	}
+}
+
+// totals returns the outcomes counted since the window was made: gone, then
+// every counter of the ring whatever its period. Read in that order, a count
+// moving from the ring to gone is missed for an instant, never counted twice.
+func (w *timeWindow) totals() counts {
+	var sum [4]int64
+	for k := range sum {
+		sum[k] = w.gone[k].Load()
+	}
+	r := w.ring.Load()
+	for k := range sum {
+		for i := range w.kind(r, k) {
+			sum[k] += int64(uint32(w.kind(r, k)[i].Load()))
+		}
+	}
+	return counts{successes: int(sum[success]), failures: int(sum[failure]),
+		excluded: int(sum[excluded]), slow: int(sum[slowCounter])}
 }
