@@ -431,27 +431,31 @@ func (w *timeWindow) reset(gen uint64) {
 // retire adds what ring r holds to gone, r having been replaced.
 func (w *timeWindow) retire(r *timeRing) {
 	for k := range w.gone {
-		var n int64
-		for i := range w.kind(r, k) {
-			n += int64(uint32(w.kind(r, k)[i].Load()))
-		}
-		w.gone[k].Add(n)
+		w.gone[k].Add(sumCounts(w.kind(r, k)))
 	}
+}
+
+// sumCounts adds up the counts of counters c, whatever periods they name.
+func sumCounts(c []atomic.Uint64) int64 {
+	var n int64
+	for i := range c {
+		n += int64(uint32(c[i].Load()))
+	}
+	return n
 }
 
 // totals returns the outcomes counted since the window was made: gone, then
 // every counter of the ring whatever its period. Read in that order, a count
 // moving from the ring to gone is missed for an instant, never counted twice.
+// It reads the kinds counts reads (no slow counters without a slow rule).
 func (w *timeWindow) totals() counts {
 	var sum [4]int64
-	for k := range sum {
+	for _, k := range w.all {
 		sum[k] = w.gone[k].Load()
 	}
 	r := w.ring.Load()
-	for k := range sum {
-		for i := range w.kind(r, k) {
-			sum[k] += int64(uint32(w.kind(r, k)[i].Load()))
-		}
+	for _, k := range w.all {
+		sum[k] += sumCounts(w.kind(r, k))
 	}
 	return counts{successes: int(sum[success]), failures: int(sum[failure]),
 		excluded: int(sum[excluded]), slow: int(sum[slowCounter])}
