@@ -52,7 +52,7 @@ func (c *core) allowObserved(ctx context.Context) (func(error), error) {
 	mark, start := c.notify.mark(), c.clk.now()
 	p, err := c.admit(ctx)
 	if err != nil {
-		c.observe(ctx, start, mark, turnedAway, err)
+		c.observe(ctx, start, 0, mark, turnedAway, err)
 		return noDone, err
 	}
 	var once atomic.Bool
@@ -60,10 +60,12 @@ func (c *core) allowObserved(ctx context.Context) (func(error), error) {
 		if !once.CompareAndSwap(false, true) {
 			return // done already called
 		}
-		mark := c.notify.mark()
-		timedOut := c.cfg.callTimeout > 0 && c.clk.now()-p.start >= int64(c.cfg.callTimeout)
+		mark, end := c.notify.mark(), c.clk.now()
+		timedOut := c.cfg.callTimeout > 0 && end-p.start >= int64(c.cfg.callTimeout)
 		o, err, hint := c.classify(ctx, timedOut, err)
-		c.complete(&p, o, hint)
-		c.observe(ctx, start, mark, o, err)
+		now := lazyNow{clk: &c.clk}
+		now.set(end)
+		c.completeAt(&p, o, hint, now)
+		c.observe(ctx, start, end, mark, o, err)
 	}, nil
 }

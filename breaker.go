@@ -113,20 +113,22 @@ func (b *Breaker[T]) execute(ctx context.Context, fn func(context.Context) (T, e
 		panic("circuit: Execute with a nil fn")
 	}
 	if c.cfg.observers == nil {
-		return run(c, ctx, fn)
+		v, o, _, err = run(c, ctx, fn)
+		return v, o, err
 	}
 	mark, start := c.notify.mark(), c.clk.now()
-	v, o, err = run(c, ctx, fn)
-	c.observe(ctx, start, mark, o, err)
+	v, o, end, err := run(c, ctx, fn)
+	c.observe(ctx, start, end, mark, o, err)
 	return v, o, err
 }
 
 // run admits fn, runs it and counts its outcome: the one call path of
-// Execute, ExecuteWithFallback, Retry and Group.
-func run[T any](c *core, ctx context.Context, fn func(context.Context) (T, error)) (v T, o outcome, err error) {
+// Execute, ExecuteWithFallback, Retry and Group. With observers it reads the
+// clock when fn returns, for the outcome and the observers both (end).
+func run[T any](c *core, ctx context.Context, fn func(context.Context) (T, error)) (v T, o outcome, end int64, err error) {
 	p, err := c.admit(ctx)
 	if err != nil {
-		return v, turnedAway, err
+		return v, turnedAway, 0, err
 	}
 	callCtx, cancel := ctx, context.CancelFunc(nil)
 	if !c.plain && c.cfg.callTimeout > 0 {
@@ -148,8 +150,12 @@ func run[T any](c *core, ctx context.Context, fn func(context.Context) (T, error
 		timedOut := cancel != nil && callCtx.Err() == context.DeadlineExceeded
 		o, err, hint = c.classify(ctx, timedOut, err)
 	} // else o is success: a nil error from a call no deadline can end
-	c.complete(&p, o, hint)
-	return v, o, err
+	now := lazyNow{clk: &c.clk}
+	if c.cfg.observers != nil {
+		now.set(c.clk.now())
+	}
+	c.completeAt(&p, o, hint, now)
+	return v, o, now.t, err
 }
 
 // Allow is the two-step form of Execute, for calls that cannot be wrapped in a

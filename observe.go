@@ -107,13 +107,13 @@ func observedOutcome(ctx context.Context, o outcome) Outcome {
 	return OutcomeExcluded
 }
 
-// observe tells the observers of a call that started at start (a clock
-// reading; ignored for a rejection) and counted as o, with err, after the
+// observe tells the observers of a call that ran from start to end (clock
+// readings; ignored for a rejection) and counted as o, with err, after the
 // transitions queued since mark.
-func (c *core) observe(ctx context.Context, start int64, mark uint64, o outcome, err error) {
+func (c *core) observe(ctx context.Context, start, end int64, mark uint64, o outcome, err error) {
 	ob := Observation{Name: c.name, Outcome: observedOutcome(ctx, o), Err: err}
 	if o != turnedAway {
-		ob.Duration = time.Duration(c.clk.now() - start)
+		ob.Duration = time.Duration(end - start)
 		ob.Slow = c.cfg.slowThreshold > 0 && o != excluded && ob.Duration >= c.cfg.slowThreshold
 	}
 	ob.Changes = c.notify.causedSince(mark)

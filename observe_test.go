@@ -121,3 +121,13 @@ func TestBreakersAndGroupsAreSourcesAndHistories(t *testing.T) {
 	g.Breakers(func(string, circuit.Metrics) bool { n++; return false })
 	assert.Equal(t, 1, n, "stops when fn returns false")
 }
+
+func BenchmarkClosedSuccessObserver(b *testing.B) {
+	br := circuit.MustNew[int](circuit.WithObserver(func(context.Context, circuit.Observation) {}))
+	fn := func(context.Context) (int, error) { return 1, nil }
+	ctx := context.Background()
+	b.ReportAllocs()
+	for range b.N {
+		_, _ = br.Execute(ctx, fn)
+	}
+}

@@ -66,28 +66,33 @@ func (c *core) timeoutError(err error) error {
 // one clock read and, nearly always, one atomic add, no lock, and nothing
 // written that other callers read but the bucket's counter.
 func (c *core) complete(p *permit, o outcome, hint int64) {
+	c.completeAt(p, o, hint, lazyNow{clk: &c.clk})
+}
+
+// completeAt is complete with the clock reading at the call's end given, or
+// read when first needed (now).
+func (c *core) completeAt(p *permit, o outcome, hint int64, now lazyNow) {
 	w := p.w
 	if o != success || !c.plain || w.state() != Closed || word(c.word.Load()) != w {
 		// Not that path, or the breaker has left the round w since admission.
-		c.completeSlow(p, o, hint)
+		c.completeSlow(p, o, hint, now)
 		return
 	}
 	if tw := c.tw; tw != nil {
-		tw.record(c.clk.now(), success, false, w.gen())
+		tw.record(now.get(), success, false, w.gen())
 	} else {
 		c.cw.record(0, success, false, w.gen())
 	}
 	c.consecutive.succeed(w.gen())
 	if c.throttle != nil {
-		c.throttleSaw(success, &lazyNow{clk: &c.clk})
+		c.throttleSaw(success, &now)
 	}
 }
 
 // completeSlow is every other completion: it frees what the call held,
 // records its outcome in its own round, and applies what the outcome means
 // in the state the breaker is in.
-func (c *core) completeSlow(p *permit, o outcome, hint int64) {
-	now := lazyNow{clk: &c.clk}
+func (c *core) completeSlow(p *permit, o outcome, hint int64, now lazyNow) {
 	at, slow := c.release(p, o, &now)
 	w := word(c.word.Load())
 	if !w.sameRound(p.w) {
