@@ -160,32 +160,6 @@ func (c *core) snapshot(st State, now int64) Metrics {
 	return m
 }
 
-// totals returns the window's totals, never below what Metrics showed before.
-func (c *core) totals() Totals {
-	t := c.win.totals()
-	return Totals{
-		Successes: c.atLeastShown(int(success), t.successes),
-		Failures:  c.atLeastShown(int(failure), t.failures),
-		Excluded:  c.atLeastShown(int(excluded), t.excluded),
-		SlowCalls: c.atLeastShown(slowCounter, t.slow),
-	}
-}
-
-// atLeastShown returns the larger of n and the total of kind k shown before,
-// and keeps it as shown.
-func (c *core) atLeastShown(k int, n int) uint64 {
-	v := uint64(max(n, 0))
-	for {
-		old := c.shown[k].Load()
-		if v <= old {
-			return old
-		}
-		if c.shown[k].CompareAndSwap(old, v) {
-			return v
-		}
-	}
-}
-
 // plural returns "1 call", "2 calls".
 func plural(n int, noun string) string {
 	if n == 1 {

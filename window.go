@@ -120,23 +120,6 @@ func (w *countWindow) reset(gen uint64) {
 	}
 }
 
-// totals returns the outcomes counted since the window was made.
-func (w *countWindow) totals() counts {
-	n := counts{successes: int(w.gone[success].Load()), failures: int(w.gone[failure].Load()),
-		excluded: int(w.gone[excluded].Load()), slow: int(w.gone[slowCounter].Load())}
-	n.add(w.ring.Load().totals())
-	return n
-}
-
-// totals returns the outcomes recorded in r: the positions handed out are
-// its calls, of which failed were failures.
-func (r *countRing) totals() counts {
-	calls := int64(r.pos.Load())
-	failed := r.failed.Load()
-	return counts{successes: int(max(calls-failed, 0)), failures: int(failed),
-		excluded: int(r.excluded.Load()), slow: int(r.slowed.Load())}
-}
-
 func (w *countWindow) record(_ int64, o outcome, slow bool, gen uint64) {
 	r := w.ring.Load()
 	if genBefore(gen, r.gen) {

@@ -309,66 +309,6 @@ func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts) (coun
 	return counts{}, cur // the clock ran ahead by buckets during each read: trip on nothing
 }
 
-// guess estimates rates for a failure check to rule a trip out, and reports
-// false if it has no estimate. Sequentially it equals rates: see older. Under
-// concurrency it may miss a record in flight; a trip it rules out then errs
-// towards not tripping, and one it does not rule out is checked on rates.
-func (w *timeWindow) guess(now int64, slow bool) (counts, bool) {
-	r, hi := w.ring.Load(), w.last.Load()
-	if !w.in(now, hi) {
-		if hi++; !w.in(now, hi) {
-			return counts{}, false // idle for periods, or a lagging clock: rare
-		}
-	}
-	var n counts
-	if w.n > 2 {
-		n = w.older(r, hi)
-	}
-	if !slow {
-		n.slow = 0
-	} else {
-		n.slow += w.lastTwo(w.kind(r, slowCounter), hi)
-	}
-	n.failures += w.lastTwo(w.kind(r, int(failure)), hi)
-	n.successes += w.lastTwo(w.kind(r, int(success)), hi)
-	return n, true
-}
-
-// older returns the sums of the periods of the window ending at hi before
-// its last two, which move only when a record lands among them: one must
-// come after last has passed it, so it is late, and counted in late. So the
-// sums are made once for each hi, and again after a late record; they are
-// kept in est under a sequence lock (seq odd while one failure check writes
-// them), so that no reader takes sums made for another hi. A record in
-// flight across a period's turn may still be missed, for that period at
-// most: it needs its recorder to stall between loading last and its add.
-func (w *timeWindow) older(r *timeRing, hi int64) counts {
-	late, seq := r.late.Load(), r.seq.Load()
-	if seq&1 == 0 && r.est[0].Load() == hi && r.est[1].Load() == late {
-		n := counts{successes: int(r.est[2].Load()), failures: int(r.est[3].Load()), slow: int(r.est[4].Load())}
-		if r.seq.Load() == seq {
-			return n
-		}
-	}
-	n := w.sum(r, hi-w.n+1, hi-2, readRates, nil) // slow counters too, so that one sum serves every caller
-	if seq&1 == 0 && r.seq.CompareAndSwap(seq, seq+1) {
-		for i, v := range [...]int64{hi, late, int64(n.successes), int64(n.failures), int64(n.slow)} {
-			r.est[i].Store(v)
-		}
-		r.seq.Store(seq + 2)
-	}
-	return n
-}
-
-// lastTwo adds up the counters c of the window's last two periods up to hi.
-func (w *timeWindow) lastTwo(c []atomic.Uint64, hi int64) int {
-	t := count(c[hi&w.mask].Load(), uint32(hi))
-	if w.n > 1 {
-		t += count(c[(hi-1)&w.mask].Load(), uint32(hi-1))
-	}
-	return int(t)
-}
-
 // sum adds up, kind by kind in the order given, the counters of periods lo
 // to hi (at most the ring's length), and fills slots if it is not nil.
 // Period e can only be in slot e&mask, and a counter counts e only if it
@@ -426,37 +366,4 @@ func (w *timeWindow) reset(gen uint64) {
 	if old := w.ring.Swap(w.newRing(gen)); old != nil {
 		w.retire(old)
 	}
-}
-
-// retire adds what ring r holds to gone, r having been replaced.
-func (w *timeWindow) retire(r *timeRing) {
-	for k := range w.gone {
-		w.gone[k].Add(sumCounts(w.kind(r, k)))
-	}
-}
-
-// sumCounts adds up the counts of counters c, whatever periods they name.
-func sumCounts(c []atomic.Uint64) int64 {
-	var n int64
-	for i := range c {
-		n += int64(uint32(c[i].Load()))
-	}
-	return n
-}
-
-// totals returns the outcomes counted since the window was made: gone, then
-// every counter of the ring whatever its period. Read in that order, a count
-// moving from the ring to gone is missed for an instant, never counted twice.
-// It reads the kinds counts reads (no slow counters without a slow rule).
-func (w *timeWindow) totals() counts {
-	var sum [4]int64
-	for _, k := range w.all {
-		sum[k] = w.gone[k].Load()
-	}
-	r := w.ring.Load()
-	for _, k := range w.all {
-		sum[k] += sumCounts(w.kind(r, k))
-	}
-	return counts{successes: int(sum[success]), failures: int(sum[failure]),
-		excluded: int(sum[excluded]), slow: int(sum[slowCounter])}
 }
