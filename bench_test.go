@@ -4,11 +4,11 @@ import (
 	"context"
 	"runtime"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seed33933975/circuit"
+	"github.com/seed33933975/circuit/internal/floor"
 )
 
 // Run with: go test -run '^$' -bench . -benchmem -count 5 .
@@ -160,121 +160,16 @@ func BenchmarkAllowDone(b *testing.B) {
 	}
 }
 
-// The machine's floor, measured beside the breaker's benchmarks so that the
-// targets (DESIGN.md, Performance targets) are ratios that hold on any
-// machine. A breaker with a time window must read the clock once per call
-// and count the outcome with at least one atomic add; nothing does less.
+// The machine's floor (package internal/floor), measured beside the
+// breaker's benchmarks: the targets are ratios to it.
 
-var (
-	floorBase = time.Now() // has a monotonic reading, as the breaker's clock base
-	floorSink func(error)
-	floorN    int64
-	// floorCtr is the floors' one shared counter, on a cache line of its own
-	// as a breaker's bucket counter would be in the parallel case.
-	floorCtr struct {
-		_ [64]byte
-		n atomic.Int64
-		_ [56]byte
-	}
-)
-
-// BenchmarkFloorClock is one monotonic clock read: time.Since of a time with
-// a monotonic reading, as the breaker's default clock reads it.
-func BenchmarkFloorClock(b *testing.B) {
-	for i := 0; i < b.N; i++ {
-		floorN += int64(time.Since(floorBase))
-	}
-}
-
-// BenchmarkFloorAtomic is one uncontended atomic add: the least a breaker
-// without a time window (count window, consecutive failures) can do per call.
-func BenchmarkFloorAtomic(b *testing.B) {
-	for i := 0; i < b.N; i++ {
-		floorCtr.n.Add(1)
-	}
-}
-
-// BenchmarkFloorClockAtomic is a clock read plus one atomic add that depends
-// on it, as a bucket counter's address depends on the time: the least any
-// breaker with a time window can do per call.
-func BenchmarkFloorClockAtomic(b *testing.B) {
-	for i := 0; i < b.N; i++ {
-		floorCtr.n.Add(int64(time.Since(floorBase)))
-	}
-}
-
-// BenchmarkFloorClockAtomicParallel is FloorClockAtomic under RunParallel, on
-// one shared counter: the least a time window can do when every goroutine
-// counts into the same bucket.
-func BenchmarkFloorClockAtomicParallel(b *testing.B) {
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			floorCtr.n.Add(int64(time.Since(floorBase)))
-		}
-	})
-}
-
-// floorState is the floors' state word: 0 admits.
-var floorState atomic.Uint64
-
-// floorExecute is the least an Execute can do around fn, before any
-// counting: load a state word to admit the call, guard against a panic in
-// fn (which must still be counted), call fn through its func value, and look
-// at ctx to tell a caller's cancellation from the call's own outcome. Then
-// it counts the call as FloorAtomic (clock false) or FloorClockAtomic does.
-func floorExecute[T any](ctx context.Context, fn func(context.Context) (T, error), clock bool) (v T, err error) {
-	if floorState.Load() != 0 {
-		return v, circuit.ErrOpen
-	}
-	finished := false
-	defer func() {
-		if !finished {
-			floorCtr.n.Add(1) // fn panicked
-		}
-	}()
-	v, err = fn(ctx)
-	finished = true
-	if err != nil || ctx.Done() != nil {
-		return v, err // a breaker would classify the outcome here
-	}
-	d := int64(1)
-	if clock {
-		d = int64(time.Since(floorBase))
-	}
-	floorCtr.n.Add(d)
-	return v, err
-}
-
-// BenchmarkFloorExecute is the floor under ClosedSuccess: what any breaker
-// offering Execute with a time window does per call, doing no more.
-func BenchmarkFloorExecute(b *testing.B) {
-	ctx := context.Background()
-	for i := 0; i < b.N; i++ {
-		_, _ = floorExecute(ctx, benchOK, true)
-	}
-}
-
-// BenchmarkFloorExecuteAtomic is the floor under ClosedSuccessCountWindow and
-// ClosedSuccessConsecutiveOnly: Execute's shape and one atomic add, no clock.
-func BenchmarkFloorExecuteAtomic(b *testing.B) {
-	ctx := context.Background()
-	for i := 0; i < b.N; i++ {
-		_, _ = floorExecute(ctx, benchOK, false)
-	}
-}
-
-// BenchmarkFloorFuncAlloc is one func value that escapes, holding what a done
-// function holds: three words. A done function must be a value of its own
-// per call, for its second call to do nothing: the floor under Allow/done is
-// FloorClockAtomic plus this.
-func BenchmarkFloorFuncAlloc(b *testing.B) {
-	b.ReportAllocs()
-	ctx := context.Background()
-	for i := 0; i < b.N; i++ {
-		n := int64(i)
-		floorSink = func(error) { floorN += n + int64(len(ctx.Value(n).(string))) }
-	}
-}
+func BenchmarkFloorClock(b *testing.B)               { floor.Clock(b) }
+func BenchmarkFloorAtomic(b *testing.B)              { floor.Atomic(b) }
+func BenchmarkFloorClockAtomic(b *testing.B)         { floor.ClockAtomic(b) }
+func BenchmarkFloorClockAtomicParallel(b *testing.B) { floor.ClockAtomicParallel(b) }
+func BenchmarkFloorExecute(b *testing.B)             { floor.Execute(b) }
+func BenchmarkFloorExecuteAtomic(b *testing.B)       { floor.ExecuteAtomic(b) }
+func BenchmarkFloorFuncAlloc(b *testing.B)           { floor.FuncAlloc(b) }
 
 func BenchmarkMetrics(b *testing.B) {
 	br := circuit.MustNew[int]()
