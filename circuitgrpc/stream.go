@@ -55,7 +55,8 @@ func (i *Interceptors) stream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 		done(i.verdict(ctx, err, nil))
 		return nil, err
 	}
-	s := &clientStream{ClientStream: cs, i: i, ctx: ctx, done: done, serverStreams: desc.ServerStreams}
+	s := &clientStream{ClientStream: cs, i: i, ctx: ctx, done: done, serverStreams: desc.ServerStreams,
+		counted: make(chan struct{})}
 	if ctx.Done() != nil {
 		// gRPC ends a stream whose context ends, but tells no one who has
 		// stopped reading it. Without this watch such a stream would never
@@ -77,10 +78,13 @@ type clientStream struct {
 	// caller gets the stream, so the caller's methods read it safely; the
 	// callback itself never reads it.
 	stop func() bool
-	// counted is set by the first of end and abandoned, which alone counts:
+	// counting is set by the first of end and abandoned, which alone counts:
 	// SendMsg and RecvMsg may run on two goroutines, and the context's
-	// callback on a third.
-	counted atomic.Bool
+	// callback on a third. It closes counted once the breaker has counted
+	// the stream (its transitions delivered), and the caller's method that
+	// learned the end waits for that, as a unary call's caller would.
+	counting atomic.Bool
+	counted  chan struct{}
 }
 
 // RecvMsg receives a message; io.EOF or an error ends the stream. On a
@@ -132,9 +136,11 @@ func (s *clientStream) Header() (metadata.MD, error) {
 // recv says that RecvMsg returned err, after which gRPC allows reading the
 // trailer and its pushback.
 func (s *clientStream) end(err error, recv bool) {
-	if !s.counted.CompareAndSwap(false, true) {
+	if !s.counting.CompareAndSwap(false, true) {
+		<-s.counted
 		return
 	}
+	defer close(s.counted)
 	if s.stop != nil {
 		s.stop()
 	}
@@ -149,7 +155,8 @@ func (s *clientStream) end(err error, recv bool) {
 // how it ended. The breaker judges the context: a cancellation is ignored and
 // gives a half-open trial back; a deadline is a failure.
 func (s *clientStream) abandoned() {
-	if s.counted.CompareAndSwap(false, true) {
+	if s.counting.CompareAndSwap(false, true) {
+		defer close(s.counted)
 		s.done(s.ctx.Err())
 	}
 }
