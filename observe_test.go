@@ -131,3 +131,22 @@ func BenchmarkClosedSuccessObserver(b *testing.B) {
 		_, _ = br.Execute(ctx, fn)
 	}
 }
+
+var observeBase = time.Now()
+
+// BenchmarkClosedSuccessPlusClockRead is the floor under an observer that
+// times its calls: the plain closed path plus the one clock read, at the
+// call's start, that Observation.Duration needs and the plain path never
+// makes (its end reading serves both).
+func BenchmarkClosedSuccessPlusClockRead(b *testing.B) {
+	br := circuit.MustNew[int]()
+	fn := func(context.Context) (int, error) { return 1, nil }
+	ctx := context.Background()
+	var sink time.Duration
+	b.ReportAllocs()
+	for range b.N {
+		sink += time.Since(observeBase)
+		_, _ = br.Execute(ctx, fn)
+	}
+	_ = sink
+}
