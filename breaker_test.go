@@ -15,6 +15,7 @@ import (
 
 	"github.com/seed33933975/circuit"
 	"github.com/seed33933975/circuit/circuittest"
+	"github.com/seed33933975/circuit/internal/sharetest"
 )
 
 var (
@@ -54,22 +55,7 @@ func slowBy(clk *circuittest.Clock, d time.Duration, err error) func(context.Con
 }
 
 // recorder collects transitions.
-type recorder struct {
-	mu sync.Mutex
-	ts []circuit.Transition
-}
-
-func (r *recorder) hook(t circuit.Transition) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ts = append(r.ts, t)
-}
-
-func (r *recorder) get() []circuit.Transition {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]circuit.Transition(nil), r.ts...)
-}
+type recorder = sharetest.Transitions
 
 func TestStateString(t *testing.T) {
 	for s, want := range map[circuit.State]string{
@@ -187,7 +173,7 @@ func TestTripRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var rec recorder
-			b, clk := newBreaker(t, append(tt.opts, circuit.WithOnStateChange(rec.hook))...)
+			b, clk := newBreaker(t, append(tt.opts, circuit.WithOnStateChange(rec.Hook))...)
 			tt.run(b, clk)
 			if !tt.wantOpen {
 				assert.NotEqual(t, circuit.Open, b.State())
@@ -196,7 +182,7 @@ func TestTripRules(t *testing.T) {
 			}
 			assert.Equal(t, circuit.Open, b.State())
 			assert.Equal(t, uint64(1), b.Metrics().Trips)
-			ts := rec.get()
+			ts := rec.Get()
 			require.Len(t, ts, 1)
 			assert.Equal(t, circuit.Closed, ts[0].From)
 			assert.Equal(t, circuit.Open, ts[0].To)
@@ -226,14 +212,14 @@ func TestOpenRejectsWithoutCalling(t *testing.T) {
 func TestOpenBecomesHalfOpenWithoutCalls(t *testing.T) {
 	var rec recorder
 	b, clk := newBreaker(t, circuit.WithConsecutiveFailures(1), circuit.WithOpenTimeout(10*time.Second),
-		circuit.WithOnStateChange(rec.hook), circuit.WithName("db"))
+		circuit.WithOnStateChange(rec.Hook), circuit.WithName("db"))
 	calls(b, 1, fail)
 	clk.Advance(10*time.Second - 1)
 	assert.Equal(t, circuit.Open, b.State())
 	clk.Advance(5 * time.Second)
 	assert.Equal(t, circuit.HalfOpen, b.State(), "State reports the end of the open period by itself")
 
-	ts := rec.get()
+	ts := rec.Get()
 	require.Len(t, ts, 2)
 	assert.Equal(t, circuit.Transition{Name: "db", From: circuit.Open, To: circuit.HalfOpen,
 		At: epoch.Add(10 * time.Second), Reason: "open timeout ended"}, ts[1],
@@ -243,7 +229,7 @@ func TestOpenBecomesHalfOpenWithoutCalls(t *testing.T) {
 func TestHalfOpenTrialsUnderConcurrency(t *testing.T) {
 	var rec recorder
 	b, clk := newBreaker(t, circuit.WithConsecutiveFailures(1), circuit.WithOpenTimeout(time.Second),
-		circuit.WithHalfOpenTrials(3), circuit.WithSuccessThreshold(2), circuit.WithOnStateChange(rec.hook))
+		circuit.WithHalfOpenTrials(3), circuit.WithSuccessThreshold(2), circuit.WithOnStateChange(rec.Hook))
 	calls(b, 1, fail)
 	clk.Advance(time.Second)
 
@@ -274,7 +260,7 @@ func TestHalfOpenTrialsUnderConcurrency(t *testing.T) {
 	wg.Wait()
 
 	assert.Equal(t, circuit.Closed, b.State())
-	ts := rec.get()
+	ts := rec.Get()
 	require.Len(t, ts, 3)
 	assert.Equal(t, circuit.HalfOpen, ts[2].From)
 	assert.Equal(t, circuit.Closed, ts[2].To)
@@ -450,7 +436,7 @@ func TestMetricsAfterKnownSequence(t *testing.T) {
 func TestTransitionsInOrderWithReasons(t *testing.T) {
 	var rec recorder
 	b, clk := newBreaker(t, circuit.WithName("payments"), circuit.WithConsecutiveFailures(2),
-		circuit.WithOpenTimeout(time.Minute), circuit.WithOnStateChange(rec.hook))
+		circuit.WithOpenTimeout(time.Minute), circuit.WithOnStateChange(rec.Hook))
 	calls(b, 2, fail)
 	clk.Advance(time.Minute)
 	calls(b, 1, fail) // trial fails: open again
@@ -477,7 +463,7 @@ func TestTransitionsInOrderWithReasons(t *testing.T) {
 		{circuit.ForcedOpen, circuit.Disabled, 2 * time.Minute, "disabled"},
 		{circuit.Disabled, circuit.Closed, 2 * time.Minute, "reset"},
 	}
-	got := rec.get()
+	got := rec.Get()
 	require.Len(t, got, len(want))
 	for i, w := range want {
 		assert.Equal(t, circuit.Transition{Name: "payments", From: w.from, To: w.to, At: epoch.Add(w.at), Reason: w.reason}, got[i], "transition %d", i)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/seed33933975/circuit"
 	"github.com/seed33933975/circuit/circuittest"
+	"github.com/seed33933975/circuit/internal/sharetest"
 )
 
 const hmWorkers = 64
@@ -44,24 +45,15 @@ func hmExclude(err error) bool { return errors.Is(err, hmErrExcluded) }
 
 // hmRecorder collects transitions; check, if set, runs inside the hook.
 type hmRecorder struct {
-	mu    sync.Mutex
-	ts    []circuit.Transition
+	sharetest.Transitions
 	check func(circuit.Transition)
 }
 
-func (r *hmRecorder) hook(t circuit.Transition) {
+func (r *hmRecorder) Hook(t circuit.Transition) {
 	if r.check != nil {
 		r.check(t)
 	}
-	r.mu.Lock()
-	r.ts = append(r.ts, t)
-	r.mu.Unlock()
-}
-
-func (r *hmRecorder) get() []circuit.Transition {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]circuit.Transition(nil), r.ts...)
+	r.Transitions.Hook(t)
 }
 
 // hmChain checks that ts is one unbroken sequence of changes from Closed:
@@ -302,7 +294,7 @@ func hmHalfOpenRounds(t *testing.T, trials, successes, rounds int) {
 	var rec hmRecorder
 	b := circuit.MustNew[int](circuit.WithClock(clk), circuit.WithConsecutiveFailures(1), circuit.WithFailureRate(0, 0),
 		circuit.WithOpenTimeout(timeout), circuit.WithHalfOpenTrials(trials), circuit.WithSuccessThreshold(successes),
-		circuit.WithOnStateChange(rec.hook))
+		circuit.WithOnStateChange(rec.Hook))
 	fail := func(context.Context) (int, error) { return 0, hmErrFail }
 	rng := rand.New(rand.NewPCG(uint64(trials), uint64(successes)))
 
@@ -312,7 +304,7 @@ func hmHalfOpenRounds(t *testing.T, trials, successes, rounds int) {
 			require.ErrorIs(t, err, hmErrFail)
 		}
 		require.Equal(t, circuit.Open, b.State(), "round %d: a failure trips WithConsecutiveFailures(1)", round)
-		ts := rec.get()
+		ts := rec.Get()
 		require.NotEmpty(t, ts)
 		require.Equal(t, circuit.Open, ts[len(ts)-1].To)
 		until := ts[len(ts)-1].At.Add(timeout)
@@ -391,7 +383,7 @@ func hmHalfOpenRounds(t *testing.T, trials, successes, rounds int) {
 		require.Equal(t, int64(trials), entered.Load())
 		require.Equal(t, int64(2*hmWorkers-trials), tooMany.Load())
 
-		before := len(rec.get())
+		before := len(rec.Get())
 		closes := rng.IntN(3) != 0
 		if successes == trials {
 			// All but the last succeed one by one: still half-open, still full.
@@ -420,7 +412,7 @@ func hmHalfOpenRounds(t *testing.T, trials, successes, rounds int) {
 		}
 		waitTrials()
 
-		ts = rec.get()[before:]
+		ts = rec.Get()[before:]
 		out := 0
 		for _, tr := range ts {
 			if tr.From == circuit.HalfOpen {
@@ -446,7 +438,7 @@ func hmHalfOpenRounds(t *testing.T, trials, successes, rounds int) {
 			t.Fatalf("state %v after the round", m.State)
 		}
 	}
-	ts := rec.get()
+	ts := rec.Get()
 	hmChain(t, ts)
 	assert.Equal(t, hmCountTo(ts, circuit.Open), b.Metrics().Trips)
 }
@@ -574,7 +566,7 @@ func TestHammerTransitionsExactlyOnce(t *testing.T) {
 			b = circuit.MustNew[int](circuit.WithClock(clk), window, circuit.WithConsecutiveFailures(3),
 				circuit.WithFailureRate(0.5, 10), circuit.WithSlowCalls(50*time.Millisecond, 0.8),
 				circuit.WithOpenTimeout(100*time.Millisecond), circuit.WithHalfOpenTrials(2),
-				circuit.WithExclude(hmExclude), circuit.WithOnStateChange(rec.hook))
+				circuit.WithExclude(hmExclude), circuit.WithOnStateChange(rec.Hook))
 			perWorker := hmCalls(100, 400)
 			var done atomic.Bool
 			controller := make(chan struct{})
@@ -630,7 +622,7 @@ func TestHammerTransitionsExactlyOnce(t *testing.T) {
 			done.Store(true)
 			<-controller
 			_ = b.State()
-			ts := rec.get()
+			ts := rec.Get()
 			require.NotEmpty(t, ts)
 			hmChain(t, ts)
 			assert.Equal(t, int64(len(ts)), hookRuns.Load())
@@ -657,7 +649,7 @@ func TestHammerHookReturnsBeforeCaller(t *testing.T) {
 			}
 		}
 	}}
-	b := circuit.MustNew[int](circuit.WithConsecutiveFailures(1), circuit.WithOnStateChange(rec.hook))
+	b := circuit.MustNew[int](circuit.WithConsecutiveFailures(1), circuit.WithOnStateChange(rec.Hook))
 	tripped := make(chan struct{})
 	go func() {
 		defer close(tripped)
@@ -669,7 +661,7 @@ func TestHammerHookReturnsBeforeCaller(t *testing.T) {
 		t.Fatal("a failure did not trip WithConsecutiveFailures(1)")
 	}
 	b.ForceOpen()
-	ts := rec.get()
+	ts := rec.Get()
 	close(release)
 	<-tripped
 	if hmBugHookHandOver && (len(ts) == 0 || ts[len(ts)-1].To != circuit.ForcedOpen) {
@@ -774,7 +766,7 @@ func TestStressTripOnce(t *testing.T) {
 				clk := circuittest.NewClock(hmStart)
 				var rec hmRecorder
 				b := circuit.MustNew[int](append([]circuit.Option{circuit.WithClock(clk), circuit.WithOpenTimeout(time.Hour),
-					circuit.WithOnStateChange(rec.hook)}, tc.opts...)...)
+					circuit.WithOnStateChange(rec.Hook)}, tc.opts...)...)
 				start := make(chan struct{})
 				var ran, rejected atomic.Int64
 				wait := hmRun(hmWorkers, func(w int) {
@@ -800,7 +792,7 @@ func TestStressTripOnce(t *testing.T) {
 				})
 				close(start)
 				wait()
-				ts := rec.get()
+				ts := rec.Get()
 				m := b.Metrics()
 				require.Equal(t, uint64(1), m.Trips, "iteration %d: trips", it)
 				require.Len(t, ts, 1, "iteration %d: transitions %v", it, ts)

@@ -41,13 +41,13 @@ func TestHungCallsTrip(t *testing.T) {
 	})
 	t.Run("the n-th trips when the state is read", func(t *testing.T) {
 		var rec recorder
-		b, clk := newBreaker(t, circuit.WithHungCalls(after, 3), circuit.WithOnStateChange(rec.hook))
+		b, clk := newBreaker(t, circuit.WithHungCalls(after, 3), circuit.WithOnStateChange(rec.Hook))
 		stuck(t, b, 3)
 		clk.Advance(after)
 		assert.Equal(t, circuit.Closed, b.State(), "in flight for exactly after is not longer than after")
 		clk.Advance(after / 4) // whole slots of after/8 are past the cut
 		assert.Equal(t, circuit.Open, b.State())
-		ts := rec.get()
+		ts := rec.Get()
 		require.Len(t, ts, 1)
 		assert.Equal(t, "3 calls in flight for more than 200ms", ts[0].Reason)
 	})
@@ -91,7 +91,7 @@ func TestHungCallsTrip(t *testing.T) {
 	t.Run("a stuck half-open trial reopens", func(t *testing.T) {
 		var rec recorder
 		b, clk := newBreaker(t, circuit.WithHungCalls(after, 5), circuit.WithConsecutiveFailures(1),
-			circuit.WithOpenTimeout(time.Minute), circuit.WithOnStateChange(rec.hook))
+			circuit.WithOpenTimeout(time.Minute), circuit.WithOnStateChange(rec.Hook))
 		calls(b, 1, fail)
 		clk.Advance(time.Minute)
 		done := stuck(t, b, 1)[0]
@@ -99,7 +99,7 @@ func TestHungCallsTrip(t *testing.T) {
 		assert.Equal(t, circuit.Open, b.State(), "one trial hung is enough in half-open")
 		done(nil)
 		assert.Equal(t, circuit.Open, b.State(), "its late success belongs to the old round")
-		ts := rec.get()
+		ts := rec.Get()
 		require.Len(t, ts, 3)
 		assert.Equal(t, "trial call in flight for more than 200ms", ts[2].Reason)
 	})
@@ -108,7 +108,7 @@ func TestHungCallsTrip(t *testing.T) {
 func TestHungCallsTripOnceUnderConcurrency(t *testing.T) {
 	var rec recorder
 	b, clk := newBreaker(t, circuit.WithHungCalls(100*time.Millisecond, 10), circuit.WithOpenTimeout(time.Hour),
-		circuit.WithOnStateChange(rec.hook))
+		circuit.WithOnStateChange(rec.Hook))
 	dones := stuck(t, b, 32)
 	clk.Advance(time.Second)
 	var wg sync.WaitGroup
@@ -129,7 +129,7 @@ func TestHungCallsTripOnceUnderConcurrency(t *testing.T) {
 	}
 	assert.Zero(t, admitted.Load())
 	assert.Equal(t, uint64(1), b.Metrics().Trips)
-	assert.Len(t, rec.get(), 1)
+	assert.Len(t, rec.Get(), 1)
 }
 
 // TestHungCallsScenario is the hanging dependency in miniature, in real time:

@@ -378,8 +378,8 @@ func TestAllowMatchesExecute(t *testing.T) {
 		circuit.WithSlowCalls(time.Second, 0.8), circuit.WithHalfOpenTrials(2), circuit.WithOpenTimeout(time.Minute),
 		circuit.WithExclude(func(err error) bool { return errors.Is(err, errInvalid) })}
 	var recE, recA recorder
-	be, clkE := newBreaker(t, append(opts, circuit.WithOnStateChange(recE.hook))...)
-	ba, clkA := newBreaker(t, append(opts, circuit.WithOnStateChange(recA.hook))...)
+	be, clkE := newBreaker(t, append(opts, circuit.WithOnStateChange(recE.Hook))...)
+	ba, clkA := newBreaker(t, append(opts, circuit.WithOnStateChange(recA.Hook))...)
 
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -410,6 +410,6 @@ func TestAllowMatchesExecute(t *testing.T) {
 		assert.Equal(t, errors.Is(errE, circuit.ErrOpen), errors.Is(errA, circuit.ErrOpen), "step %d", i)
 		assert.Equal(t, be.Metrics(), ba.Metrics(), "step %d", i)
 	}
-	assert.Equal(t, recE.get(), recA.get())
-	assert.NotEmpty(t, recE.get())
+	assert.Equal(t, recE.Get(), recA.Get())
+	assert.NotEmpty(t, recE.Get())
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed33933975/circuit"
+	"github.com/seed33933975/circuit/internal/sharetest"
 )
 
 // The trip rules and Metrics read a window's counters one at a time while
@@ -34,17 +35,12 @@ const (
 // transitions it made.
 func runTornScenario(t *testing.T, window circuit.Option) []circuit.Transition {
 	t.Helper()
-	var mu sync.Mutex
-	var trips []circuit.Transition
+	var trips sharetest.Transitions
 	b, err := circuit.New[int](window,
 		circuit.WithFailureRate(0.6, 3),
 		circuit.WithConsecutiveFailures(0),
 		circuit.WithExclude(func(err error) bool { return errors.Is(err, errSkip) }),
-		circuit.WithOnStateChange(func(tr circuit.Transition) {
-			mu.Lock()
-			trips = append(trips, tr)
-			mu.Unlock()
-		}))
+		circuit.WithOnStateChange(trips.Hook))
 	require.NoError(t, err)
 	outcomes := [3]error{nil, errors.New("boom"), errSkip}
 	var start sync.WaitGroup
@@ -62,7 +58,7 @@ func runTornScenario(t *testing.T, window circuit.Option) []circuit.Transition {
 	}
 	start.Done()
 	wg.Wait()
-	return trips
+	return trips.Get()
 }
 
 func TestFailureRateBelowThresholdNeverTripsUnderConcurrency(t *testing.T) {

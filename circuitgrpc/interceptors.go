@@ -54,9 +54,14 @@ func New(opts ...Option) (*Interceptors, error) {
 // named after its key, prefixed by circuit.WithName's name and a slash when
 // WithBreakerOptions gave one.
 func (i *Interceptors) Breakers(fn func(name string, m circuit.Metrics) bool) {
-	i.group.Range(func(_ string, b *circuit.Breaker[struct{}]) bool {
-		return fn(b.Name(), b.Metrics())
-	})
+	i.group.Breakers(fn)
+}
+
+// Transitions calls fn with the name and the recent transitions of each
+// breaker made so far, oldest first, until fn returns false: Interceptors
+// are a circuit.History, so that the status page shows them.
+func (i *Interceptors) Transitions(fn func(name string, recent []circuit.Transition) bool) {
+	i.group.Transitions(fn)
 }
 
 // breaker returns the breaker for a call, made on first use.

@@ -114,9 +114,7 @@ func TestBreakersIsASource(t *testing.T) {
 	_, err = call(context.Background(), dial(t, b.addr, ic), mCall, "")
 	require.NoError(t, err)
 
-	var src interface {
-		Breakers(fn func(name string, m circuit.Metrics) bool)
-	} = ic
+	var src circuit.Source = ic
 	assert.Equal(t, map[string]bool{"backend/" + a.addr: true, "backend/" + b.addr: true}, names(ic),
 		"named after the key, under WithName's name")
 	visited := 0
@@ -125,4 +123,13 @@ func TestBreakersIsASource(t *testing.T) {
 		return false
 	})
 	assert.Equal(t, 1, visited, "Breakers stops when fn returns false")
+
+	var hist circuit.History = ic
+	histories := 0
+	hist.Transitions(func(_ string, recent []circuit.Transition) bool {
+		histories++
+		assert.Empty(t, recent, "no breaker has changed state")
+		return true
+	})
+	assert.Equal(t, 2, histories, "Interceptors are a History too")
 }

@@ -236,19 +236,22 @@ func (r *recorder) waitReplicas(t *testing.T, n int) {
 	}, 5*time.Second, time.Millisecond)
 }
 
-// transitions collects the transitions of a fleet.
-type transitions struct {
+// Transitions collects transitions from WithOnStateChange, for tests of one
+// breaker or of a fleet; safe for concurrent use. Its zero value is ready.
+type Transitions struct {
 	mu sync.Mutex
 	ts []circuit.Transition
 }
 
-func (tr *transitions) hook(t circuit.Transition) {
+// Hook is the function to give WithOnStateChange.
+func (tr *Transitions) Hook(t circuit.Transition) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	tr.ts = append(tr.ts, t)
 }
 
-func (tr *transitions) get() []circuit.Transition {
+// Get returns a copy of the transitions so far, in order.
+func (tr *Transitions) Get() []circuit.Transition {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	return append([]circuit.Transition(nil), tr.ts...)
@@ -258,9 +261,9 @@ func (tr *transitions) get() []circuit.Transition {
 // failure: all three open, although none reached minCalls alone.
 func clusterTrip(t *testing.T, syncEvery time.Duration, store circuit.Store) {
 	rec := newRecorder(store)
-	var ts transitions
+	var ts Transitions
 	bs := Replicas(t, 3, name, rec, syncEvery, circuittest.NewClock(start),
-		append(RateOnly(20), circuit.WithOnStateChange(ts.hook))...)
+		append(RateOnly(20), circuit.WithOnStateChange(ts.Hook))...)
 	rec.waitReplicas(t, 3)
 
 	for _, b := range bs {
@@ -273,7 +276,7 @@ func clusterTrip(t *testing.T, syncEvery time.Duration, store circuit.Store) {
 	t.Logf("cluster-wide failure rate: all 3 replicas open %v after the last call; sync every %v", took, syncEvery)
 	assert.Less(t, took, 2*syncEvery+schedulingSlack, "within two sync periods")
 
-	for _, tr := range ts.get() {
+	for _, tr := range ts.Get() {
 		require.Equal(t, circuit.Open, tr.To)
 		assert.Regexp(t, `failure rate 100% >= 50% over (2|3)0 calls across replicas|opened by the cluster: `, tr.Reason)
 	}
@@ -299,9 +302,9 @@ func quorum(t *testing.T, syncEvery time.Duration, newStore func(t *testing.T) c
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := newRecorder(newStore(t))
-			var ts transitions
+			var ts Transitions
 			opts := append([]circuit.Option{circuit.WithConsecutiveFailures(3), circuit.WithFailureRate(0.5, 1000),
-				circuit.WithOnStateChange(ts.hook)}, tt.quorum...)
+				circuit.WithOnStateChange(ts.Hook)}, tt.quorum...)
 			bs := Replicas(t, tt.replicas, name, rec, syncEvery, circuittest.NewClock(start), opts...)
 			rec.waitReplicas(t, tt.replicas)
 
@@ -317,7 +320,7 @@ func quorum(t *testing.T, syncEvery time.Duration, newStore func(t *testing.T) c
 			require.Eventually(t, func() bool { return rec.view().OpenReplicas == tt.spread-1 },
 				5*time.Second, time.Millisecond, "the tripped replicas report themselves open")
 			rec.waitSyncs(t, int64(3*tt.replicas)) // every replica syncs a few times more
-			assert.Equal(t, below, States(bs), "below the quorum the others stay closed: %+v", ts.get())
+			assert.Equal(t, below, States(bs), "below the quorum the others stay closed: %+v", ts.Get())
 			for _, b := range bs[tt.spread-1:] {
 				_, err := b.Execute(context.Background(), succeed)
 				assert.NoError(t, err)
@@ -341,7 +344,7 @@ func quorum(t *testing.T, syncEvery time.Duration, newStore func(t *testing.T) c
 			rec.waitSyncs(t, int64(3*tt.replicas))
 			assert.Equal(t, tt.spread, rec.view().OpenReplicas,
 				"replicas opened by the cluster do not count as open on their own evidence")
-			all := ts.get()
+			all := ts.Get()
 			assert.Equal(t, fmt.Sprintf("opened by the cluster: %d of %d replicas open", tt.spread, tt.replicas),
 				all[len(all)-1].Reason)
 		})
