@@ -86,7 +86,7 @@ func (b *Breaker[T]) core() *core {
 // panics at once with a message that starts "circuit:", as net/http does for
 // a nil handler, rather than failing in the middle of an outage.
 func (b *Breaker[T]) Execute(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
-	v, _, err := b.execute(ctx, fn)
+	v, _, err := run(b, ctx, fn)
 	return v, err
 }
 
@@ -108,54 +108,7 @@ func (b *Breaker[T]) ExecuteWithFallback(ctx context.Context, fn func(context.Co
 
 // execute is Execute, also reporting how the call counted.
 func (b *Breaker[T]) execute(ctx context.Context, fn func(context.Context) (T, error)) (v T, o outcome, err error) {
-	c := b.core()
-	if fn == nil {
-		panic("circuit: Execute with a nil fn")
-	}
-	if c.cfg.observers == nil {
-		v, o, _, err = run(c, ctx, fn)
-		return v, o, err
-	}
-	mark, start := c.notify.mark(), c.clk.now()
-	v, o, end, err := run(c, ctx, fn)
-	c.observe(ctx, start, end, mark, o, err)
-	return v, o, err
-}
-
-// run admits fn, runs it and counts its outcome: the one call path of
-// Execute, ExecuteWithFallback, Retry and Group. With observers it reads the
-// clock when fn returns, for the outcome and the observers both (end).
-func run[T any](c *core, ctx context.Context, fn func(context.Context) (T, error)) (v T, o outcome, end int64, err error) {
-	p, err := c.admit(ctx)
-	if err != nil {
-		return v, turnedAway, 0, err
-	}
-	callCtx, cancel := ctx, context.CancelFunc(nil)
-	if !c.plain && c.cfg.callTimeout > 0 {
-		callCtx, cancel = context.WithTimeout(ctx, c.cfg.callTimeout)
-	}
-	finished := false
-	defer func() {
-		if !finished {
-			c.complete(&p, failure, 0) // fn panicked; the panic goes on
-		}
-		if cancel != nil {
-			cancel()
-		}
-	}()
-	v, err = fn(callCtx)
-	finished = true
-	var hint int64
-	if err != nil || cancel != nil || ctx.Done() != nil {
-		timedOut := cancel != nil && callCtx.Err() == context.DeadlineExceeded
-		o, err, hint = c.classify(ctx, timedOut, err)
-	} // else o is success: a nil error from a call no deadline can end
-	now := lazyNow{clk: &c.clk}
-	if c.cfg.observers != nil {
-		now.set(c.clk.now())
-	}
-	c.completeAt(&p, o, hint, now)
-	return v, o, now.t, err
+	return run(b, ctx, fn)
 }
 
 // Allow is the two-step form of Execute, for calls that cannot be wrapped in a

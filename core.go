@@ -30,7 +30,10 @@ type core struct {
 	// plain says that no option adds work around a call (bulkhead, hung or
 	// slow calls, call timeout): admit and complete then take their
 	// short paths.
-	plain    bool
+	plain bool
+	// bare says that a Closed call is admitted with one load and its success
+	// counted by countSuccess alone: plain, with no throttle or observers.
+	bare     bool
 	bulk     *bulkhead
 	halfFull *rejection // the one rejection of a full half-open round
 	forced   *openError // the one rejection of ForcedOpen
@@ -105,6 +108,7 @@ func (c *core) init(cfg *config, name string) {
 	if cfg.throttleK > 0 {
 		c.throttle = newThrottle(c)
 	}
+	c.bare = c.plain && c.throttle == nil && len(cfg.observers) == 0
 	c.notify.fn = cfg.onChange
 	c.notify.tagCallers = len(cfg.observers) > 0
 	if cfg.store != nil {

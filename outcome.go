@@ -72,21 +72,63 @@ func (c *core) complete(p *permit, o outcome, hint int64) {
 // completeAt is complete with the clock reading at the call's end given, or
 // read when first needed (now).
 func (c *core) completeAt(p *permit, o outcome, hint int64, now lazyNow) {
-	w := p.w
-	if o != success || !c.plain || w.state() != Closed || word(c.word.Load()) != w {
-		// Not that path, or the breaker has left the round w since admission.
+	if o != success || !c.plain || p.w.state() != Closed || c.throttle != nil || now.read {
 		c.completeSlow(p, o, hint, now)
 		return
 	}
-	if tw := c.tw; tw != nil {
-		tw.record(now.get(), success, false, w.gen())
+	c.countSuccess(p.w)
+}
+
+// countSuccess counts the success of a plain breaker's call admitted in
+// Closed round w, with one clock read and, nearly always, one atomic add: no
+// lock, and nothing written that other callers read but the bucket's
+// counter.
+//
+// The clock read fences the loads after it, so the loads that find the
+// bucket come before it: after it, the add waits for nothing but the
+// period's check. A ring replaced in between is caught as it is in record.
+func (c *core) countSuccess(w word) {
+	tw := c.tw
+	if tw == nil {
+		c.countSuccessSlow(w)
+		return
+	}
+	r, l := tw.ring.Load(), tw.last.Load()
+	if word(c.word.Load()) != w || genBefore(w.gen(), r.gen) {
+		c.countSuccessSlow(w)
+		return
+	}
+	p := &r.c[l&tw.mask] // the success counter of period l
+	streak := c.consecutive.v.Load()
+	var now int64
+	if c.clk.ext == nil {
+		now = int64(time.Since(c.clk.base)) // c.clk.now(), one call level less
+	} else {
+		now = c.clk.extNow()
+	}
+	if !tw.in(now, l) {
+		tw.recordAt(r, now, success, false, w.gen())
+	} else if v := p.Add(1); v>>32 != uint64(uint32(l)) {
+		addStray(p, v, uint32(l), &tw.gone[success])
+	}
+	if uint32(streak) != 0 {
+		c.consecutive.succeed(w.gen())
+	}
+}
+
+// countSuccessSlow is countSuccess for a count window, or after the breaker
+// has left the round w since the call's admission.
+func (c *core) countSuccessSlow(w word) {
+	if word(c.word.Load()) != w {
+		c.completeSlow(&permit{w: w}, success, 0, lazyNow{clk: &c.clk})
+		return
+	}
+	if c.tw != nil {
+		c.tw.record(c.clk.now(), success, false, w.gen())
 	} else {
 		c.cw.record(0, success, false, w.gen())
 	}
 	c.consecutive.succeed(w.gen())
-	if c.throttle != nil {
-		c.throttleSaw(success, &now)
-	}
 }
 
 // completeSlow is every other completion: it frees what the call held,
