@@ -137,7 +137,11 @@ func (b *Breaker[T]) State() State { return b.core().state() }
 
 // Metrics returns the breaker's figures now. Like State, it may move an Open
 // breaker to HalfOpen or trip on hung calls.
-func (b *Breaker[T]) Metrics() Metrics { return b.core().metrics() }
+func (b *Breaker[T]) Metrics() (m Metrics) {
+	c := b.core()
+	c.snapshot(&m, c.state(), c.clk.now()) // in that order: state may move it
+	return m
+}
 
 // ForceOpen makes the breaker reject every call with ErrOpen until Reset.
 func (b *Breaker[T]) ForceOpen() { b.core().force(ForcedOpen, "forced open") }

@@ -62,7 +62,9 @@ func (w CountWindow) Reset() { w.w.reset(0) }
 // and Metrics make: an Open breaker whose timeout has passed stays Open here.
 func Peek[T any](b *Breaker[T]) Metrics {
 	c := &b.c
-	return c.snapshot(word(c.word.Load()).state(), c.clk.now())
+	var m Metrics
+	c.snapshot(&m, word(c.word.Load()).state(), c.clk.now())
+	return m
 }
 
 // NewRetryBudgetOnClock is NewRetryBudget on clk, for tests that drive the

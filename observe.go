@@ -125,8 +125,7 @@ func (c *core) observe(ctx context.Context, start, end int64, mark uint64, o out
 // Breakers calls fn with the breaker's name and Metrics: a Breaker is a
 // Source of one.
 func (b *Breaker[T]) Breakers(fn func(name string, m Metrics) bool) {
-	c := b.core()
-	fn(c.name, c.metrics())
+	fn(b.core().name, b.Metrics())
 }
 
 // Transitions calls fn with the breaker's name and its recent transitions,

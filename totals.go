@@ -7,9 +7,9 @@ import "sync/atomic"
 // restarted for a later period or its ring is replaced; a count window keeps
 // its positions and failures per ring.
 
-// totals returns the window's totals, never below what Metrics showed before.
-func (c *core) totals() Totals {
-	t := c.win.totals()
+// totals returns the window's totals t, never below what Metrics showed
+// before.
+func (c *core) totals(t counts) Totals {
 	return Totals{
 		Successes: c.atLeastShown(int(success), t.successes),
 		Failures:  c.atLeastShown(int(failure), t.failures),
@@ -49,22 +49,28 @@ func sumCounts(c []atomic.Uint64) int64 {
 	return n
 }
 
-// totals returns the outcomes counted since the window was made: gone, then
-// every counter of the ring whatever its period. Read in that order, a count
-// moving from the ring to gone is missed for an instant, never counted twice.
-// It reads the kinds counts reads (no slow counters without a slow rule).
-func (w *timeWindow) totals() counts {
+// figures returns the window's counts at now, and the outcomes counted since
+// it was made (its totals): gone, then every counter of the ring whatever its
+// period, summed in the same pass as the counts. Read in that order, a count
+// moving from the ring to gone is missed for an instant, never counted
+// twice. It reads the kinds counts reads (no slow counters without a slow
+// rule).
+func (w *timeWindow) figures(now int64) (n, total counts) {
 	var sum [4]int64
 	for _, k := range w.all {
 		sum[k] = w.gone[k].Load()
 	}
-	r := w.ring.Load()
+	var ring [4]int64
+	n, _ = w.readKinds(now, w.all, nil, &ring)
 	for _, k := range w.all {
-		sum[k] += sumCounts(w.kind(r, k))
+		sum[k] += ring[k]
 	}
-	return counts{successes: int(sum[success]), failures: int(sum[failure]),
+	return n, counts{successes: int(sum[success]), failures: int(sum[failure]),
 		excluded: int(sum[excluded]), slow: int(sum[slowCounter])}
 }
+
+// figures returns the window's counts at now and its totals.
+func (w *countWindow) figures(now int64) (n, total counts) { return w.counts(now), w.totals() }
 
 // totals returns the outcomes counted since the window was made.
 func (w *countWindow) totals() counts {

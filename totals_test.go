@@ -96,3 +96,22 @@ func TestTotalsOutliveResetsAndTrips(t *testing.T) {
 	assert.Equal(t, 1, m.Calls, "the window holds only what came after the reset")
 	assert.Equal(t, uint64(1), m.Rejected)
 }
+
+func TestTotalsKeepWhatAnIdleWindowNoLongerShows(t *testing.T) {
+	// Past the window, then past the whole ring; each on a breaker read for
+	// the first time then, so that no total shown before can stand in.
+	for _, idle := range []time.Duration{5 * time.Second, 15 * time.Second, time.Hour} {
+		clk := circuittest.NewClock(time.Unix(0, 0))
+		b := circuit.MustNew[int](circuit.WithClock(clk), circuit.WithWindow(10*time.Second, 10))
+		for range 3 {
+			_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 1, nil })
+		}
+		_, _ = b.Execute(context.Background(), func(context.Context) (int, error) { return 0, errTotals })
+		clk.Advance(idle)
+		m := b.Metrics()
+		assert.Equal(t, circuit.Totals{Successes: 3, Failures: 1}, m.Totals, "after %v idle", idle)
+		if idle > 10*time.Second {
+			assert.Zero(t, m.Calls, "the window has emptied")
+		}
+	}
+}

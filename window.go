@@ -42,9 +42,10 @@ type window interface {
 	rates(now int64, slow bool) counts
 	guess(now int64, slow bool) (counts, bool)
 	reset(gen uint64)
-	// totals returns the outcomes counted since the window was made, resets
-	// and all. Read while others record it may run behind them, never ahead.
-	totals() counts
+	// figures returns counts(now) and the totals: the outcomes counted
+	// since the window was made, resets and all. Read while others record,
+	// the totals may run behind them, never ahead.
+	figures(now int64) (n, total counts)
 }
 
 // countWindow holds the last size counted outcomes. Excluded calls do not

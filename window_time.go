@@ -238,7 +238,7 @@ var (
 )
 
 func (w *timeWindow) counts(now int64) counts {
-	n, _ := w.readKinds(now, w.all, nil)
+	n, _ := w.readKinds(now, w.all, nil, nil)
 	return n
 }
 
@@ -247,7 +247,7 @@ func (w *timeWindow) rates(now int64, slow bool) counts {
 	if slow {
 		kinds = readRates
 	}
-	n, _ := w.readKinds(now, kinds, nil)
+	n, _ := w.readKinds(now, kinds, nil, nil)
 	return n
 }
 
@@ -285,11 +285,13 @@ type slotCounts struct {
 // every read that stands: a stray lands on a counter of a period a ring's
 // length or more before last, so before the window of any such hi.
 func (w *timeWindow) read(now int64, slots []slotCounts) (counts, int64) {
-	return w.readKinds(now, readAll, slots)
+	return w.readKinds(now, readAll, slots, nil)
 }
 
 // readKinds is read of the counter kinds given, in their order.
-func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts) (counts, int64) {
+// If tot is not nil, the same pass also sums every counter of the ring into
+// it, whatever period it names (see figures).
+func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts, tot *[4]int64) (counts, int64) {
 	cur := w.last.Load()
 	if !w.in(now, cur) {
 		cur = w.epoch(now)
@@ -298,9 +300,12 @@ func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts) (coun
 		l := w.last.Load()
 		hi := max(cur, l)
 		if hi-l > w.mask {
+			if tot != nil {
+				w.sum(w.ring.Load(), hi-w.n+1, hi, kinds, nil, tot)
+			}
 			return counts{}, hi // nothing recorded for longer than the ring spans
 		}
-		n := w.sum(w.ring.Load(), hi-w.n+1, hi, kinds, slots)
+		n := w.sum(w.ring.Load(), hi-w.n+1, hi, kinds, slots, tot)
 		if w.last.Load()-hi <= w.mask+1-w.n {
 			return n, hi
 		}
@@ -310,16 +315,21 @@ func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts) (coun
 }
 
 // sum adds up, kind by kind in the order given, the counters of periods lo
-// to hi (at most the ring's length), and fills slots if it is not nil.
+// to hi (at most the ring's length), and fills slots if it is not nil, or
+// sets tot to the sum of every counter of each kind if that is not nil.
 // Period e can only be in slot e&mask, and a counter counts e only if it
 // names e exactly.
-func (w *timeWindow) sum(r *timeRing, lo, hi int64, kinds []int, slots []slotCounts) counts {
+func (w *timeWindow) sum(r *timeRing, lo, hi int64, kinds []int, slots []slotCounts, tot *[4]int64) counts {
 	var s [4]int
 	for _, k := range kinds {
-		if k &= 3; slots == nil {
-			s[k] = int(sumKind(w.kind(r, k), w.mask, lo, hi))
-		} else {
+		switch k &= 3; {
+		case slots != nil:
 			s[k] = w.sumSlots(w.kind(r, k), k, lo, hi, slots)
+		case tot != nil:
+			n, all := sumKindAll(w.kind(r, k), lo, hi)
+			s[k], tot[k] = int(n), int64(all)
+		default:
+			s[k] = int(sumKind(w.kind(r, k), w.mask, lo, hi))
 		}
 	}
 	return counts{successes: s[success], failures: s[failure], excluded: s[excluded], slow: s[slowCounter]}
@@ -350,6 +360,25 @@ func sumKind(c []atomic.Uint64, mask, lo, hi int64) (t uint64) {
 		}
 	}
 	return t
+}
+
+// sumKindAll is sumKind that also adds up the counts of every counter of c
+// (all), whatever periods they name: one pass over the ring for both, in
+// slot order. Slot e&mask is the only one that ever names period e, so a
+// counter counts in the window when the period it names is one of lo to hi.
+// Not inlined, as sumKind.
+//
+//go:noinline
+func sumKindAll(c []atomic.Uint64, lo, hi int64) (t, all uint64) {
+	lo32, n := uint32(lo), uint32(hi-lo)
+	for i := range c {
+		v := c[i].Load()
+		all += uint64(uint32(v))
+		if uint32(v>>32)-lo32 <= n {
+			t += uint64(uint32(v))
+		}
+	}
+	return t, all
 }
 
 // count decodes counter word v: its count if it counts period e, else 0. It
