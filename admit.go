@@ -24,12 +24,22 @@ func (c *core) admit(ctx context.Context) (p permit, err error) {
 		c.rejected.Add(1)
 		return p, c.throttled()
 	case p.w.state() == Open && c.bulk == nil:
-		if o := c.open.Load(); o.gen == p.w.gen() && now.get() < o.until {
-			c.rejected.Add(1)
-			return p, o.err
+		if err := c.rejectOpen(p.w, &now); err != nil {
+			return p, err
 		}
 	}
 	return c.admitSlow(ctx, &now)
+}
+
+// rejectOpen counts and returns the rejection of a call that found the
+// breaker Open in w, while w's open period lasts; nil once it has ended, or
+// if w is over (then look again).
+func (c *core) rejectOpen(w word, now *lazyNow) error {
+	if o := c.open.Load(); o.gen == w.gen() && now.get() < o.until {
+		c.rejected.Add(1)
+		return o.err
+	}
+	return nil
 }
 
 // admitSlow takes a bulkhead slot if there is one, then admits by state,

@@ -100,10 +100,8 @@ func (c *core) countSuccess(w word) {
 	}
 	p := &r.c[l&tw.mask] // the success counter of period l
 	streak := c.consecutive.v.Load()
-	var now int64
-	if c.clk.ext == nil {
-		now = int64(time.Since(c.clk.base)) // c.clk.now(), one call level less
-	} else {
+	now, ok := c.clk.mono()
+	if !ok {
 		now = c.clk.extNow()
 	}
 	if !tw.in(now, l) {

@@ -17,6 +17,15 @@ func run[T any](b *Breaker[T], ctx context.Context, fn func(context.Context) (T,
 	}
 	w := word(c.word.Load())
 	if !c.bare || w.state() != Closed {
+		if c.bare && w.state() == Open { // fail fast: no frame of runSlow's
+			now := lazyNow{clk: &c.clk}
+			if t, ok := c.clk.mono(); ok {
+				now.set(t)
+			}
+			if err := c.rejectOpen(w, &now); err != nil {
+				return v, turnedAway, err
+			}
+		}
 		return runSlow(c, ctx, fn)
 	}
 	// call's guard, written out: a call level here costs as much as the
