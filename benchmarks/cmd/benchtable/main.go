@@ -10,7 +10,12 @@
 //
 //	go -C benchmarks run ./cmd/benchtable -count 5
 //
-// The raw `go test` output goes to stderr as it comes; the tables go to
+// -count N runs N rounds of the whole set, not N runs of each benchmark back
+// to back (as go test -count does): a shared machine's speed drifts over
+// minutes, and a benchmark and its floor sampled minutes apart would show the
+// drift in their ratio. Sampled in the same rounds, they share it.
+//
+// The raw benchmark output goes to stderr as it comes; the tables go to
 // stdout. With -in FILE (or -in - for stdin) it parses saved
 // `go test -bench -benchmem` output instead of running the benchmarks.
 package main
@@ -33,7 +38,7 @@ import (
 const baseline = "circuit"
 
 func main() {
-	count := flag.Int("count", envInt("BENCH_COUNT", 1), "runs of each benchmark; the table shows the median ns/op (default $BENCH_COUNT, else 1)")
+	count := flag.Int("count", envInt("BENCH_COUNT", 1), "rounds of the whole set; the table shows each benchmark's median ns/op (default $BENCH_COUNT, else 1)")
 	bench := flag.String("bench", ".", "benchmarks to run, as go test -bench")
 	benchtime := flag.String("benchtime", "", "passed to go test -benchtime when set")
 	in := flag.String("in", "", "parse this saved benchmark output (- for stdin) instead of running go test")
@@ -79,20 +84,45 @@ func input(in string, count int, bench, benchtime string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"test", "-run", "^$", "-bench", bench, "-benchmem", "-count", strconv.Itoa(count)}
-	if benchtime != "" {
-		args = append(args, "-benchtime", benchtime)
+	bin, cleanup, err := build(dir)
+	if err != nil {
+		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "# (cd %s && go %s)\n", dir, strings.Join(args, " "))
+	defer cleanup()
+	args := []string{"-test.run", "^$", "-test.bench", bench, "-test.benchmem"}
+	if benchtime != "" {
+		args = append(args, "-test.benchtime", benchtime)
+	}
 	var buf bytes.Buffer
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	cmd.Stdout = io.MultiWriter(&buf, os.Stderr)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("go test: %w", err)
+	for round := 1; round <= count; round++ {
+		fmt.Fprintf(os.Stderr, "# round %d of %d: (cd %s && %s %s)\n", round, count, dir, bin, strings.Join(args, " "))
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Stdout = io.MultiWriter(&buf, os.Stderr)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("benchmarks, round %d: %w", round, err)
+		}
 	}
 	return buf.Bytes(), nil
+}
+
+// build compiles the module's benchmarks into a binary, so that each round
+// runs the same code, and returns it with what removes it.
+func build(dir string) (bin string, cleanup func(), err error) {
+	tmp, err := os.MkdirTemp("", "benchtable")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	bin = filepath.Join(tmp, "benchmarks.test")
+	cmd := exec.Command("go", "test", "-c", "-o", bin, ".")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("go test -c: %w", err)
+	}
+	return bin, cleanup, nil
 }
 
 // moduleDir is the root of the Go module that holds the working directory, so
