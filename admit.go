@@ -24,7 +24,7 @@ func (c *core) admit(ctx context.Context) (p permit, err error) {
 		c.rejected.Add(1)
 		return p, c.throttled()
 	case p.w.state() == Open && c.bulk == nil:
-		if err := c.rejectOpen(p.w, &now); err != nil {
+		if err := c.rejectOpen(p.w, now.get()); err != nil {
 			return p, err
 		}
 	}
@@ -34,8 +34,8 @@ func (c *core) admit(ctx context.Context) (p permit, err error) {
 // rejectOpen counts and returns the rejection of a call that found the
 // breaker Open in w, while w's open period lasts; nil once it has ended, or
 // if w is over (then look again).
-func (c *core) rejectOpen(w word, now *lazyNow) error {
-	if o := c.open.Load(); o.gen == w.gen() && now.get() < o.until {
+func (c *core) rejectOpen(w word, now int64) error {
+	if o := c.open.Load(); o.gen == w.gen() && now < o.until {
 		c.rejected.Add(1)
 		return o.err
 	}

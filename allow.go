@@ -41,8 +41,8 @@ func (c *core) allow(ctx context.Context) (func(error), error) {
 		call.ctx = nil
 		c.allowPool.Put(call)
 		timedOut := c.cfg.callTimeout > 0 && c.clk.now()-p.start >= int64(c.cfg.callTimeout)
-		o, _, hint := c.classify(ctx, timedOut, err)
-		c.complete(&p, o, hint)
+		o, _, cause := c.classify(ctx, timedOut, err)
+		c.complete(&p, o, cause)
 	}, nil
 }
 
@@ -62,10 +62,10 @@ func (c *core) allowObserved(ctx context.Context) (func(error), error) {
 		}
 		mark, end := c.notify.mark(), c.clk.now()
 		timedOut := c.cfg.callTimeout > 0 && end-p.start >= int64(c.cfg.callTimeout)
-		o, err, hint := c.classify(ctx, timedOut, err)
+		o, err, cause := c.classify(ctx, timedOut, err)
 		now := lazyNow{clk: &c.clk}
 		now.set(end)
-		c.completeAt(&p, o, hint, now)
+		c.completeAt(&p, o, cause, now)
 		c.observe(ctx, start, end, mark, o, err)
 	}, nil
 }

@@ -20,32 +20,34 @@ const (
 
 // classify says how a completed call counts (DESIGN rule 1) and what error the
 // caller gets: fn's, or one wrapping context.DeadlineExceeded when timedOut.
-// hint is a minimum open time asked for by the error (see retryHint).
-func (c *core) classify(ctx context.Context, timedOut bool, err error) (o outcome, _ error, hint int64) {
+// cause is the error of a failure that may ask for a minimum open time
+// (see retryHint, asked only if the failure trips the breaker: it costs a
+// failure a tenth of its time).
+func (c *core) classify(ctx context.Context, timedOut bool, err error) (o outcome, _ error, cause error) {
 	if err == nil && !timedOut && ctx.Done() == nil {
-		return success, nil, 0
+		return success, nil, nil
 	}
 	if ctx.Done() != nil {
 		switch ctx.Err() {
 		case context.Canceled:
-			return excluded, err, 0 // the caller gave up: says nothing of the dependency
+			return excluded, err, nil // the caller gave up: says nothing of the dependency
 		case context.DeadlineExceeded:
-			return failure, err, 0
+			return failure, err, nil
 		}
 	}
 	if timedOut {
-		return failure, c.timeoutError(err), 0
+		return failure, c.timeoutError(err), nil
 	}
 	if err == nil {
-		return success, nil, 0
+		return success, nil, nil
 	}
 	if c.cfg.exclude != nil && c.cfg.exclude(err) {
-		return excluded, err, 0
+		return excluded, err, nil
 	}
 	if c.cfg.isFailure != nil && !c.cfg.isFailure(err) {
-		return success, err, 0
+		return success, err, nil
 	}
-	return failure, err, retryHint(err)
+	return failure, err, err
 }
 
 func (c *core) timeoutError(err error) error {
@@ -65,15 +67,15 @@ func (c *core) timeoutError(err error) error {
 // rather than called (each call level costs about as much as the counting):
 // one clock read and, nearly always, one atomic add, no lock, and nothing
 // written that other callers read but the bucket's counter.
-func (c *core) complete(p *permit, o outcome, hint int64) {
-	c.completeAt(p, o, hint, lazyNow{clk: &c.clk})
+func (c *core) complete(p *permit, o outcome, cause error) {
+	c.completeAt(p, o, cause, lazyNow{clk: &c.clk})
 }
 
 // completeAt is complete with the clock reading at the call's end given, or
 // read when first needed (now).
-func (c *core) completeAt(p *permit, o outcome, hint int64, now lazyNow) {
+func (c *core) completeAt(p *permit, o outcome, cause error, now lazyNow) {
 	if o != success || !c.plain || p.w.state() != Closed || c.throttle != nil || now.read {
-		c.completeSlow(p, o, hint, now)
+		c.completeSlow(p, o, cause, now)
 		return
 	}
 	c.countSuccess(p.w)
@@ -118,7 +120,7 @@ func (c *core) countSuccess(w word) {
 // has left the round w since the call's admission.
 func (c *core) countSuccessSlow(w word) {
 	if word(c.word.Load()) != w {
-		c.completeSlow(&permit{w: w}, success, 0, lazyNow{clk: &c.clk})
+		c.completeSlow(&permit{w: w}, success, nil, lazyNow{clk: &c.clk})
 		return
 	}
 	if c.tw != nil {
@@ -132,7 +134,7 @@ func (c *core) countSuccessSlow(w word) {
 // completeSlow is every other completion: it frees what the call held,
 // records its outcome in its own round, and applies what the outcome means
 // in the state the breaker is in.
-func (c *core) completeSlow(p *permit, o outcome, hint int64, now lazyNow) {
+func (c *core) completeSlow(p *permit, o outcome, cause error, now lazyNow) {
 	at, slow := c.release(p, o, &now)
 	w := word(c.word.Load())
 	if !w.sameRound(p.w) {
@@ -169,7 +171,7 @@ func (c *core) completeSlow(p *permit, o outcome, hint int64, now lazyNow) {
 		}
 		return
 	}
-	c.afterBadCall(w, p, o, slow, streak, hint, &now)
+	c.afterBadCall(w, p, o, slow, streak, cause, &now)
 }
 
 // release takes the call out of the in-flight trackers and frees its bulkhead
@@ -205,33 +207,33 @@ func (c *core) release(p *permit, o outcome, now *lazyNow) (at int64, slow bool)
 
 // afterBadCall applies the trip rules of the state in w after a failure or a
 // slow call: in Closed the rules; in HalfOpen the failed trial reopens it.
-func (c *core) afterBadCall(w word, p *permit, o outcome, slow bool, streak, hint int64, now *lazyNow) {
+func (c *core) afterBadCall(w word, p *permit, o outcome, slow bool, streak int64, cause error, now *lazyNow) {
 	switch w.state() {
 	case Closed:
-		c.checkTrip(w, now, o, slow, streak, hint)
+		c.checkTrip(w, now, o, slow, streak, cause)
 	case HalfOpen:
 		reason := "trial call failed"
 		if o != failure {
 			reason = fmt.Sprintf("trial call slow (%v >= %v)", time.Duration(now.get()-p.start), c.cfg.slowThreshold)
 		}
-		c.move(change{from: w, to: Open, reason: reason, at: now.get(), minOpen: hint})
+		c.move(change{from: w, to: Open, reason: reason, at: now.get(), minOpen: retryHint(cause)})
 	}
 }
 
 // checkTrip applies the trip rules of Closed after a failure or slow call.
 // It reads the clock only if a rule needs it: a count window without a store
 // needs it only to trip.
-func (c *core) checkTrip(w word, now *lazyNow, o outcome, slow bool, streak, hint int64) {
+func (c *core) checkTrip(w word, now *lazyNow, o outcome, slow bool, streak int64, cause error) {
 	cfg := c.cfg
 	if o == failure && cfg.consecutive > 0 && streak >= int64(cfg.consecutive) {
-		c.move(change{from: w, to: Open, reason: plural(int(streak), "consecutive failure"), at: now.get(), minOpen: hint})
+		c.move(change{from: w, to: Open, reason: plural(int(streak), "consecutive failure"), at: now.get(), minOpen: retryHint(cause)})
 		return
 	}
 	// Every rule is checked after a failure or a slow call (rule 2): a slow
 	// success can bring the failure rate to its threshold as surely as a
 	// failure, by adding to the calls that meet minCalls.
 	if cfg.rate > 0 || cfg.slowThreshold > 0 {
-		c.rateCheck(w, now, hint)
+		c.rateCheck(w, now, cause)
 	}
 }
 
@@ -240,15 +242,15 @@ func (c *core) checkTrip(w word, now *lazyNow, o outcome, slow bool, streak, hin
 // most checks at the cost of a few loads (see timeWindow.guess); a check it
 // cannot rule out reads the window in full, in the order that makes the
 // figures err towards not tripping, and only those figures trip it.
-func (c *core) checkRates(w word, now, hint int64) {
+func (c *core) checkRates(w word, now int64) {
 	lazy := lazyNow{clk: &c.clk}
 	lazy.set(now)
-	c.rateCheck(w, &lazy, hint)
+	c.rateCheck(w, &lazy, nil)
 }
 
 // rateCheck is checkRates with the clock read only if needed: a count window
 // without a store needs it only to trip.
-func (c *core) rateCheck(w word, lazy *lazyNow, hint int64) {
+func (c *core) rateCheck(w word, lazy *lazyNow, cause error) {
 	cfg, now := c.cfg, int64(0)
 	if c.tw != nil || c.peer != nil {
 		now = lazy.get()
@@ -277,7 +279,7 @@ func (c *core) rateCheck(w word, lazy *lazyNow, hint int64) {
 	if cluster {
 		reason += " across replicas"
 	}
-	c.move(change{from: w, to: Open, reason: reason, at: lazy.get(), minOpen: hint, cluster: cluster})
+	c.move(change{from: w, to: Open, reason: reason, at: lazy.get(), minOpen: retryHint(cause), cluster: cluster})
 }
 
 // withCluster adds to the window's figures n the other replicas' (with a

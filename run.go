@@ -18,11 +18,11 @@ func run[T any](b *Breaker[T], ctx context.Context, fn func(context.Context) (T,
 	w := word(c.word.Load())
 	if !c.bare || w.state() != Closed {
 		if c.bare && w.state() == Open { // fail fast: no frame of runSlow's
-			now := lazyNow{clk: &c.clk}
-			if t, ok := c.clk.mono(); ok {
-				now.set(t)
+			now, ok := c.clk.mono()
+			if !ok {
+				now = c.clk.extNow()
 			}
-			if err := c.rejectOpen(w, &now); err != nil {
+			if err := c.rejectOpen(w, now); err != nil {
 				return v, turnedAway, err
 			}
 		}
@@ -33,7 +33,7 @@ func run[T any](b *Breaker[T], ctx context.Context, fn func(context.Context) (T,
 	finished := false
 	defer func() {
 		if !finished {
-			c.complete(&permit{w: w}, failure, 0)
+			c.complete(&permit{w: w}, failure, nil)
 		}
 	}()
 	v, err = fn(ctx)
@@ -42,8 +42,8 @@ func run[T any](b *Breaker[T], ctx context.Context, fn func(context.Context) (T,
 		c.countSuccess(w) // no deadline can end the call: a success
 		return v, success, nil
 	}
-	o, err, hint := c.classify(ctx, false, err)
-	c.completeAt(&permit{w: w}, o, hint, lazyNow{clk: &c.clk})
+	o, err, cause := c.classify(ctx, false, err)
+	c.completeAt(&permit{w: w}, o, cause, lazyNow{clk: &c.clk})
 	return v, o, err
 }
 
@@ -53,7 +53,7 @@ func call[T any](c *core, ctx context.Context, fn func(context.Context) (T, erro
 	finished := false
 	defer func() {
 		if !finished {
-			c.complete(&p, failure, 0)
+			c.complete(&p, failure, nil)
 		}
 	}()
 	v, err = fn(ctx)
@@ -75,12 +75,12 @@ func runSlow[T any](c *core, ctx context.Context, fn func(context.Context) (T, e
 	if p, admitErr := c.admit(ctx); admitErr != nil {
 		err = admitErr
 	} else {
-		var hint int64
-		v, o, hint, err = runAdmitted(c, ctx, fn, p)
+		var cause error
+		v, o, cause, err = runAdmitted(c, ctx, fn, p)
 		if observed {
 			now.set(c.clk.now())
 		}
-		c.completeAt(&p, o, hint, now)
+		c.completeAt(&p, o, cause, now)
 	}
 	if observed {
 		c.observe(ctx, start, now.t, mark, o, err)
@@ -90,7 +90,7 @@ func runSlow[T any](c *core, ctx context.Context, fn func(context.Context) (T, e
 
 // runAdmitted calls fn, admitted with p, under WithCallTimeout's deadline if
 // there is one, and says how its outcome counts.
-func runAdmitted[T any](c *core, ctx context.Context, fn func(context.Context) (T, error), p permit) (v T, o outcome, hint int64, err error) {
+func runAdmitted[T any](c *core, ctx context.Context, fn func(context.Context) (T, error), p permit) (v T, o outcome, cause, err error) {
 	callCtx, cancel := ctx, context.CancelFunc(nil)
 	if !c.plain && c.cfg.callTimeout > 0 {
 		callCtx, cancel = context.WithTimeout(ctx, c.cfg.callTimeout)
@@ -99,7 +99,7 @@ func runAdmitted[T any](c *core, ctx context.Context, fn func(context.Context) (
 	v, err = call(c, callCtx, fn, p)
 	if err != nil || cancel != nil || ctx.Done() != nil {
 		timedOut := cancel != nil && callCtx.Err() == context.DeadlineExceeded
-		o, err, hint = c.classify(ctx, timedOut, err)
+		o, err, cause = c.classify(ctx, timedOut, err)
 	} // else o is success: a nil error from a call no deadline can end
-	return v, o, hint, err
+	return v, o, cause, err
 }

@@ -62,7 +62,7 @@ func (c *core) closeByCluster(w word, now int64) {
 // may have brought the cluster-wide figures to a trip without a failure here.
 func (c *core) recheck(w word, now int64) {
 	if w.state() == Closed && (c.cfg.rate > 0 || c.cfg.slowThreshold > 0) {
-		c.checkRates(w, now, 0)
+		c.checkRates(w, now)
 	}
 }
 
