@@ -31,6 +31,33 @@ func (c *core) admit(ctx context.Context) (p permit, err error) {
 	return c.admitSlow(ctx, &now)
 }
 
+// failFast is the rejection of a bare breaker's call (see run) that finds
+// it in w, made with none of admit's frames: Open while the open period
+// lasts, HalfOpen with the round's trials all taken, ForcedOpen. It returns
+// nil, counting nothing, where admit must decide.
+func (c *core) failFast(w word) error {
+	if !c.bare {
+		return nil
+	}
+	switch w.state() {
+	case Open:
+		now, ok := c.clk.mono()
+		if !ok {
+			now = c.clk.extNow()
+		}
+		return c.rejectOpen(w, now)
+	case HalfOpen:
+		if w.admitted() >= c.trialLimit(w) {
+			c.rejected.Add(1)
+			return c.halfFull
+		}
+	case ForcedOpen:
+		c.rejected.Add(1)
+		return c.forced
+	}
+	return nil
+}
+
 // rejectOpen counts and returns the rejection of a call that found the
 // breaker Open in w, while w's open period lasts; nil once it has ended, or
 // if w is over (then look again).

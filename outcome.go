@@ -60,13 +60,11 @@ func (c *core) timeoutError(err error) error {
 	return fmt.Errorf("circuit: call ran past its %v timeout: %w: %w", c.cfg.callTimeout, context.DeadlineExceeded, err)
 }
 
-// complete counts the outcome of an admitted call. It is the one outcome path
-// of Execute, Allow and Group.
-//
-// Its own body is the Closed success path of a plain breaker, written out
-// rather than called (each call level costs about as much as the counting):
-// one clock read and, nearly always, one atomic add, no lock, and nothing
-// written that other callers read but the bucket's counter.
+// complete counts the outcome of an admitted call: the one outcome path of
+// Execute, Allow and Group, but for a bare breaker's Closed success
+// (countSuccess). A plain breaker's Closed success is one clock read and,
+// nearly always, one atomic add, no lock, and nothing written that other
+// callers read but the bucket's counter.
 func (c *core) complete(p *permit, o outcome, cause error) {
 	c.completeAt(p, o, cause, lazyNow{clk: &c.clk})
 }
@@ -74,30 +72,37 @@ func (c *core) complete(p *permit, o outcome, cause error) {
 // completeAt is complete with the clock reading at the call's end given, or
 // read when first needed (now).
 func (c *core) completeAt(p *permit, o outcome, cause error, now lazyNow) {
-	if o != success || !c.plain || p.w.state() != Closed || c.throttle != nil || now.read {
+	w := p.w
+	if o != success || !c.plain || w.state() != Closed || word(c.word.Load()) != w {
+		// Not that path, or the breaker has left the round w since admission.
 		c.completeSlow(p, o, cause, now)
 		return
 	}
-	c.countSuccess(p.w)
+	if tw := c.tw; tw != nil {
+		tw.record(now.get(), success, false, w.gen())
+	} else {
+		c.cw.record(0, success, false, w.gen())
+	}
+	c.consecutive.succeed(w.gen())
+	if c.throttle != nil {
+		c.throttleSaw(success, &now)
+	}
 }
 
-// countSuccess counts the success of a plain breaker's call admitted in
-// Closed round w, with one clock read and, nearly always, one atomic add: no
-// lock, and nothing written that other callers read but the bucket's
-// counter.
-//
-// The clock read fences the loads after it, so the loads that find the
-// bucket come before it: after it, the add waits for nothing but the
-// period's check. A ring replaced in between is caught as it is in record.
+// countSuccess is completeAt for a success of a bare breaker's call
+// admitted in Closed round w (see run): with a time window, the clock read
+// and, nearly always, one atomic add, with no call in between. The clock
+// read fences the loads after it, so the loads that find the bucket come
+// before it; a ring replaced in between is caught as in record.
 func (c *core) countSuccess(w word) {
 	tw := c.tw
 	if tw == nil {
-		c.countSuccessSlow(w)
+		c.completeAt(&permit{w: w}, success, nil, lazyNow{clk: &c.clk})
 		return
 	}
 	r, l := tw.ring.Load(), tw.last.Load()
 	if word(c.word.Load()) != w || genBefore(w.gen(), r.gen) {
-		c.countSuccessSlow(w)
+		c.completeAt(&permit{w: w}, success, nil, lazyNow{clk: &c.clk})
 		return
 	}
 	p := &r.c[l&tw.mask] // the success counter of period l
@@ -114,21 +119,6 @@ func (c *core) countSuccess(w word) {
 	if uint32(streak) != 0 {
 		c.consecutive.succeed(w.gen())
 	}
-}
-
-// countSuccessSlow is countSuccess for a count window, or after the breaker
-// has left the round w since the call's admission.
-func (c *core) countSuccessSlow(w word) {
-	if word(c.word.Load()) != w {
-		c.completeSlow(&permit{w: w}, success, nil, lazyNow{clk: &c.clk})
-		return
-	}
-	if c.tw != nil {
-		c.tw.record(c.clk.now(), success, false, w.gen())
-	} else {
-		c.cw.record(0, success, false, w.gen())
-	}
-	c.consecutive.succeed(w.gen())
 }
 
 // completeSlow is every other completion: it frees what the call held,
