@@ -23,10 +23,13 @@ func (c *core) allow(ctx context.Context) (func(error), error) {
 	if c.cfg.observers != nil {
 		return c.allowObserved(ctx)
 	}
-	p, err := c.admit(ctx)
-	if err != nil {
-		return noDone, err
-	}
+	var p permit
+	if p.w = word(c.word.Load()); !c.bare || p.w.state() != Closed {
+		var err error
+		if p, err = c.admit(ctx); err != nil {
+			return noDone, err
+		}
+	} // else admitted as run admits: one load
 	a, _ := c.allowPool.Get().(*allowCall)
 	if a == nil {
 		a = new(allowCall)
@@ -40,6 +43,10 @@ func (c *core) allow(ctx context.Context) (func(error), error) {
 		ctx, p := call.ctx, call.p
 		call.ctx = nil
 		c.allowPool.Put(call)
+		if err == nil && c.bare && ctx.Done() == nil && p.w.state() == Closed {
+			c.countSuccess(p.w) // as run counts it
+			return
+		}
 		timedOut := c.cfg.callTimeout > 0 && c.clk.now()-p.start >= int64(c.cfg.callTimeout)
 		o, _, cause := c.classify(ctx, timedOut, err)
 		c.complete(&p, o, cause)
