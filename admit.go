@@ -36,9 +36,6 @@ func (c *core) admit(ctx context.Context) (p permit, err error) {
 // lasts, HalfOpen with the round's trials all taken, ForcedOpen. It returns
 // nil, counting nothing, where admit must decide.
 func (c *core) failFast(w word) error {
-	if !c.bare {
-		return nil
-	}
 	switch w.state() {
 	case Open:
 		now, ok := c.clk.mono()

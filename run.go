@@ -17,8 +17,10 @@ func run[T any](b *Breaker[T], ctx context.Context, fn func(context.Context) (T,
 	}
 	w := word(c.word.Load())
 	if !c.bare || w.state() != Closed {
-		if err := c.failFast(w); err != nil {
-			return v, turnedAway, err
+		if c.bare {
+			if err := c.failFast(w); err != nil {
+				return v, turnedAway, err
+			}
 		}
 		if c.cfg.observers != nil {
 			return runObserved(c, ctx, fn)
