@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,7 +62,17 @@ func TestHTTPServesTheStatusPageAndMetrics(t *testing.T) {
 	assert.Contains(t, page, `"breakers"`)
 	metrics := get(t, base+"/metrics")
 	assert.Contains(t, metrics, `circuit_breaker_state{name="127.0.0.1:`)
-	assert.Contains(t, metrics, "circuit_breaker_call_duration_seconds_bucket")
+	// The page comes up before the first call has ended: the histogram
+	// shows once one has.
+	assert.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return err == nil && strings.Contains(string(body), "circuit_breaker_call_duration_seconds_bucket")
+	}, 5*time.Second, 10*time.Millisecond, "a call's duration in /metrics")
 	require.NoError(t, <-done)
 	_, err := http.Get(base + "/")
 	assert.Error(t, err, "the server stops with the demo")
