@@ -53,20 +53,55 @@ func sumCounts(c []atomic.Uint64) int64 {
 // it was made (its totals): gone, then every counter of the ring whatever its
 // period, summed in the same pass as the counts. Read in that order, a count
 // moving from the ring to gone is missed for an instant, never counted
-// twice. It reads the kinds counts reads (no slow counters without a slow
-// rule).
+// twice. It is readKinds for the kinds counts reads (no slow counters
+// without a slow rule), written out for Metrics, which it is most of.
 func (w *timeWindow) figures(now int64) (n, total counts) {
-	var sum [4]int64
-	for _, k := range w.all {
-		sum[k] = w.gone[k].Load()
+	slow := len(w.all) == len(readAll)
+	var gone counts
+	if slow {
+		gone.slow = int(w.gone[slowCounter].Load())
 	}
-	var ring [4]int64
-	n, _ = w.readKinds(now, w.all, nil, &ring)
-	for _, k := range w.all {
-		sum[k] += ring[k]
+	gone.failures = int(w.gone[failure].Load())
+	gone.successes = int(w.gone[success].Load())
+	gone.excluded = int(w.gone[excluded].Load())
+	cur := w.last.Load()
+	if !w.in(now, cur) {
+		cur = w.epoch(now)
 	}
-	return n, counts{successes: int(sum[success]), failures: int(sum[failure]),
-		excluded: int(sum[excluded]), slow: int(sum[slowCounter])}
+	// readKinds' loop (see read), its sums taken by sumAll.
+	for range 3 {
+		l := w.last.Load()
+		hi := max(cur, l)
+		n, ring := w.sumAll(w.ring.Load(), hi-w.n+1, hi, slow)
+		total = gone
+		total.add(ring)
+		if hi-l > w.mask {
+			return counts{}, total // nothing recorded for longer than the ring spans
+		}
+		if w.last.Load()-hi <= w.mask+1-w.n {
+			return n, total
+		}
+	}
+	return counts{}, total // the clock ran ahead by buckets during each read
+}
+
+// sumAll is sum with totals, for figures: the window's counts of periods lo
+// to hi and every counter's count, kind by kind in readAll's order.
+func (w *timeWindow) sumAll(r *timeRing, lo, hi int64, slow bool) (n, all counts) {
+	m := w.mask + 1
+	c := r.c[:4*m]
+	var t, a uint64
+	if slow {
+		t, a = sumKindAll(c[slowCounter*m:][:m], lo, hi)
+		n.slow, all.slow = int(t), int(a)
+	}
+	t, a = sumKindAll(c[int64(failure)*m:][:m], lo, hi)
+	n.failures, all.failures = int(t), int(a)
+	t, a = sumKindAll(c[:m], lo, hi)
+	n.successes, all.successes = int(t), int(a)
+	t, a = sumKindAll(c[int64(excluded)*m:][:m], lo, hi)
+	n.excluded, all.excluded = int(t), int(a)
+	return n, all
 }
 
 // figures returns the window's counts at now and its totals.

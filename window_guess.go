@@ -46,7 +46,7 @@ func (w *timeWindow) older(r *timeRing, hi int64) counts {
 			return n
 		}
 	}
-	n := w.sum(r, hi-w.n+1, hi-2, readRates, nil, nil) // slow counters too, so that one sum serves every caller
+	n := w.sum(r, hi-w.n+1, hi-2, readRates, nil) // slow counters too, so that one sum serves every caller
 	if seq&1 == 0 && r.seq.CompareAndSwap(seq, seq+1) {
 		for i, v := range [...]int64{hi, late, int64(n.successes), int64(n.failures), int64(n.slow)} {
 			r.est[i].Store(v)

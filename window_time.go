@@ -238,7 +238,7 @@ var (
 )
 
 func (w *timeWindow) counts(now int64) counts {
-	n, _ := w.readKinds(now, w.all, nil, nil)
+	n, _ := w.readKinds(now, w.all, nil)
 	return n
 }
 
@@ -247,7 +247,7 @@ func (w *timeWindow) rates(now int64, slow bool) counts {
 	if slow {
 		kinds = readRates
 	}
-	n, _ := w.readKinds(now, kinds, nil, nil)
+	n, _ := w.readKinds(now, kinds, nil)
 	return n
 }
 
@@ -285,13 +285,12 @@ type slotCounts struct {
 // every read that stands: a stray lands on a counter of a period a ring's
 // length or more before last, so before the window of any such hi.
 func (w *timeWindow) read(now int64, slots []slotCounts) (counts, int64) {
-	return w.readKinds(now, readAll, slots, nil)
+	return w.readKinds(now, readAll, slots)
 }
 
 // readKinds is read of the counter kinds given, in their order.
-// If tot is not nil, the same pass also sums every counter of the ring into
-// it, whatever period it names (see figures).
-func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts, tot *[4]int64) (counts, int64) {
+// (figures, for Metrics, is the same read written out with the totals.)
+func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts) (counts, int64) {
 	cur := w.last.Load()
 	if !w.in(now, cur) {
 		cur = w.epoch(now)
@@ -300,12 +299,9 @@ func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts, tot *
 		l := w.last.Load()
 		hi := max(cur, l)
 		if hi-l > w.mask {
-			if tot != nil {
-				w.sum(w.ring.Load(), hi-w.n+1, hi, kinds, nil, tot)
-			}
 			return counts{}, hi // nothing recorded for longer than the ring spans
 		}
-		n := w.sum(w.ring.Load(), hi-w.n+1, hi, kinds, slots, tot)
+		n := w.sum(w.ring.Load(), hi-w.n+1, hi, kinds, slots)
 		if w.last.Load()-hi <= w.mask+1-w.n {
 			return n, hi
 		}
@@ -315,19 +311,15 @@ func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts, tot *
 }
 
 // sum adds up, kind by kind in the order given, the counters of periods lo
-// to hi (at most the ring's length), and fills slots if it is not nil, or
-// sets tot to the sum of every counter of each kind if that is not nil.
+// to hi (at most the ring's length), and fills slots if it is not nil.
 // Period e can only be in slot e&mask, and a counter counts e only if it
 // names e exactly.
-func (w *timeWindow) sum(r *timeRing, lo, hi int64, kinds []int, slots []slotCounts, tot *[4]int64) counts {
+func (w *timeWindow) sum(r *timeRing, lo, hi int64, kinds []int, slots []slotCounts) counts {
 	var s [4]int
 	for _, k := range kinds {
 		switch k &= 3; {
 		case slots != nil:
 			s[k] = w.sumSlots(w.kind(r, k), k, lo, hi, slots)
-		case tot != nil:
-			n, all := sumKindAll(w.kind(r, k), lo, hi)
-			s[k], tot[k] = int(n), int64(all)
 		default:
 			s[k] = int(sumKind(w.kind(r, k), w.mask, lo, hi))
 		}
