@@ -19,3 +19,6 @@ func BenchmarkFloorClockAtomicParallel(b *testing.B) { floor.ClockAtomicParallel
 func BenchmarkFloorExecute(b *testing.B)             { floor.Execute(b) }
 func BenchmarkFloorExecuteAtomic(b *testing.B)       { floor.ExecuteAtomic(b) }
 func BenchmarkFloorFuncAlloc(b *testing.B)           { floor.FuncAlloc(b) }
+func BenchmarkFloorExecuteWindow(b *testing.B)       { floor.ExecuteWindow(b) }
+func BenchmarkFloorReject(b *testing.B)              { floor.Reject(b) }
+func BenchmarkFloorRead(b *testing.B)                { floor.Read(b) }

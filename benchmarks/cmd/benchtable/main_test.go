@@ -94,3 +94,26 @@ func TestAWorkloadMissingFromTheRunLeavesItsTargetUnjudged(t *testing.T) {
 		}
 	}
 }
+
+func TestNotesDivideByTheFloorsOfEachPathWhenTheyRan(t *testing.T) {
+	withFloors := sample + `BenchmarkFloorExecuteWindow-2            	10	 40.0 ns/op
+BenchmarkFloorReject-2                   	10	 34.0 ns/op
+BenchmarkFloorRead-2                     	10	 55.0 ns/op
+`
+	var out bytes.Buffer
+	writeTargets(&out, index(parse([]byte(withFloors))))
+	for _, want := range []string{
+		"FloorExecuteWindow, 40.0 ns = 1.21× FloorClockAtomic, and the breaker 1.02× that",
+		"FloorReject, 34.0 ns = 1.13× FloorClock, and the breaker 1.06× that",
+		"FloorRead, are 55.0 ns = 1.67× FloorClockAtomic",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("targets lack %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	writeTargets(&out, index(parse([]byte(sample))))
+	if s := out.String(); strings.Contains(s, "FloorReject") || !strings.Contains(s, "Hold (7):") {
+		t.Errorf("without those floors the notes name none and every target is judged:\n%s", s)
+	}
+}
