@@ -60,19 +60,28 @@ func TestHTTPServesTheStatusPageAndMetrics(t *testing.T) {
 	base := <-w.base
 	page := get(t, base+"/?format=json")
 	assert.Contains(t, page, `"breakers"`)
-	metrics := get(t, base+"/metrics")
-	assert.Contains(t, metrics, `circuit_breaker_state{name="127.0.0.1:`)
-	// The page comes up before the first call has ended: the histogram
-	// shows once one has.
-	assert.Eventually(t, func() bool {
+	// The page comes up before the first call: a breaker shows in /metrics
+	// once its host has been called, and the duration histogram once a call
+	// has ended.
+	var (
+		mu      sync.Mutex
+		metrics string
+	)
+	assert.Eventually(t, func() bool { // on a goroutine of its own: no require here
 		resp, err := http.Get(base + "/metrics")
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
-		return err == nil && strings.Contains(string(body), "circuit_breaker_call_duration_seconds_bucket")
+		mu.Lock()
+		defer mu.Unlock()
+		metrics = string(body)
+		return err == nil && strings.Contains(metrics, "circuit_breaker_call_duration_seconds_bucket")
 	}, 5*time.Second, 10*time.Millisecond, "a call's duration in /metrics")
+	mu.Lock()
+	assert.Contains(t, metrics, `circuit_breaker_state{name="127.0.0.1:`)
+	mu.Unlock()
 	require.NoError(t, <-done)
 	_, err := http.Get(base + "/")
 	assert.Error(t, err, "the server stops with the demo")
