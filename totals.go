@@ -64,21 +64,17 @@ func (w *timeWindow) figures(now int64) (n, total counts) {
 	gone.failures = int(w.gone[failure].Load())
 	gone.successes = int(w.gone[success].Load())
 	gone.excluded = int(w.gone[excluded].Load())
-	cur := w.last.Load()
-	if !w.in(now, cur) {
-		cur = w.epoch(now)
-	}
-	// readKinds' loop (see read), its sums taken by sumAll.
-	for range 3 {
+	cur := w.latest(now)
+	for range 3 { // readKinds' loop (see read), its sums taken by sumAll
 		l := w.last.Load()
 		hi := max(cur, l)
 		n, ring := w.sumAll(w.ring.Load(), hi-w.n+1, hi, slow)
 		total = gone
 		total.add(ring)
-		if hi-l > w.mask {
-			return counts{}, total // nothing recorded for longer than the ring spans
+		if w.idle(hi, l) {
+			return counts{}, total // the ring still holds the totals
 		}
-		if w.last.Load()-hi <= w.mask+1-w.n {
+		if w.held(hi) {
 			return n, total
 		}
 	}

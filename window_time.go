@@ -291,24 +291,38 @@ func (w *timeWindow) read(now int64, slots []slotCounts) (counts, int64) {
 // readKinds is read of the counter kinds given, in their order.
 // (figures, for Metrics, is the same read written out with the totals.)
 func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts) (counts, int64) {
-	cur := w.last.Load()
-	if !w.in(now, cur) {
-		cur = w.epoch(now)
-	}
+	cur := w.latest(now)
 	for range 3 {
 		l := w.last.Load()
 		hi := max(cur, l)
-		if hi-l > w.mask {
-			return counts{}, hi // nothing recorded for longer than the ring spans
+		if w.idle(hi, l) {
+			return counts{}, hi
 		}
 		n := w.sum(w.ring.Load(), hi-w.n+1, hi, kinds, slots)
-		if w.last.Load()-hi <= w.mask+1-w.n {
+		if w.held(hi) {
 			return n, hi
 		}
 		clear(slots)
 	}
 	return counts{}, cur // the clock ran ahead by buckets during each read: trip on nothing
 }
+
+// latest is the period a read at now would end at if no recorder were
+// ahead of it: the latest recorded, when now lies in it, else now's.
+func (w *timeWindow) latest(now int64) int64 {
+	if cur := w.last.Load(); w.in(now, cur) {
+		return cur
+	}
+	return w.epoch(now)
+}
+
+// idle reports that a read ending at hi, with last at l, finds nothing in
+// the window: nothing was recorded for longer than the ring spans.
+func (w *timeWindow) idle(hi, l int64) bool { return hi-l > w.mask }
+
+// held reports that a read of the window ending at hi stands: no recorder
+// went far enough past hi, during the read, to restart a bucket inside it.
+func (w *timeWindow) held(hi int64) bool { return w.last.Load()-hi <= w.mask+1-w.n }
 
 // sum adds up, kind by kind in the order given, the counters of periods lo
 // to hi (at most the ring's length), and fills slots if it is not nil.

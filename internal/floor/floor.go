@@ -69,12 +69,20 @@ func ClockAtomicParallel(b *testing.B) {
 // floorState is the floors' state word: 0 admits.
 var floorState atomic.Uint64
 
+// how a floorExecute counts its call.
+const (
+	countAdd    = iota // one atomic add
+	countClock         // a clock read, and an add that depends on it
+	countWindow        // a clock read, and an add in the time window's bucket
+)
+
 // floorExecute is the least an Execute can do around fn, before any
 // counting: load a state word to admit the call, guard against a panic in
 // fn (which must still be counted), call fn through its func value, and look
 // at ctx to tell a caller's cancellation from the call's own outcome. Then
-// it counts the call as FloorAtomic (clock false) or FloorClockAtomic does.
-func floorExecute[T any](ctx context.Context, fn func(context.Context) (T, error), clock bool) (v T, err error) {
+// it counts the call as FloorAtomic (countAdd), FloorClockAtomic
+// (countClock) or a time window (countWindow) does.
+func floorExecute[T any](ctx context.Context, fn func(context.Context) (T, error), how int) (v T, err error) {
 	if floorState.Load() != 0 {
 		return v, circuit.ErrOpen
 	}
@@ -89,11 +97,14 @@ func floorExecute[T any](ctx context.Context, fn func(context.Context) (T, error
 	if err != nil || ctx.Done() != nil {
 		return v, err // a breaker would classify the outcome here
 	}
-	d := int64(1)
-	if clock {
-		d = int64(time.Since(floorBase))
+	switch how {
+	case countAdd:
+		floorCtr.n.Add(1)
+	case countClock:
+		floorCtr.n.Add(int64(time.Since(floorBase)))
+	default:
+		floorRecord(int64(time.Since(floorBase)))
 	}
-	floorCtr.n.Add(d)
 	return v, err
 }
 
@@ -102,7 +113,7 @@ func floorExecute[T any](ctx context.Context, fn func(context.Context) (T, error
 func Execute(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
-		_, _ = floorExecute(ctx, ok, true)
+		_, _ = floorExecute(ctx, ok, countClock)
 	}
 }
 
@@ -111,7 +122,7 @@ func Execute(b *testing.B) {
 func ExecuteAtomic(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
-		_, _ = floorExecute(ctx, ok, false)
+		_, _ = floorExecute(ctx, ok, countAdd)
 	}
 }
 

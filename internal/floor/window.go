@@ -50,32 +50,12 @@ func floorRecord(now int64) {
 	}
 }
 
-// floorExecuteWindow is floorExecute with its count in the window.
-func floorExecuteWindow[T any](ctx context.Context, fn func(context.Context) (T, error)) (v T, err error) {
-	if floorState.Load() != 0 {
-		return v, errFloor
-	}
-	finished := false
-	defer func() {
-		if !finished {
-			floorCtr.n.Add(1) // fn panicked
-		}
-	}()
-	v, err = fn(ctx)
-	finished = true
-	if err != nil || ctx.Done() != nil {
-		return v, err // a breaker would classify the outcome here
-	}
-	floorRecord(int64(time.Since(floorBase)))
-	return v, err
-}
-
 // ExecuteWindow is the floor under ClosedSuccess with its time window:
 // FloorExecute, its add landing in the bucket of the clock's reading.
 func ExecuteWindow(b *testing.B) {
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
-		_, _ = floorExecuteWindow(ctx, ok)
+		_, _ = floorExecute(ctx, ok, countWindow)
 	}
 }
 
