@@ -100,6 +100,25 @@ func (w *timeWindow) sumAll(r *timeRing, lo, hi int64, slow bool) (n, all counts
 	return n, all
 }
 
+// sumKindAll is sumKind that also adds up the counts of every counter of c
+// (all), whatever periods they name: one pass over the ring for both, in
+// slot order. Slot e&mask is the only one that ever names period e, so a
+// counter counts in the window when the period it names is one of lo to hi.
+// Not inlined, as sumKind.
+//
+//go:noinline
+func sumKindAll(c []atomic.Uint64, lo, hi int64) (t, all uint64) {
+	lo32, n := uint32(lo), uint32(hi-lo)
+	for i := range c {
+		v := c[i].Load()
+		all += uint64(uint32(v))
+		if uint32(v>>32)-lo32 <= n {
+			t += uint64(uint32(v))
+		}
+	}
+	return t, all
+}
+
 // figures returns the window's counts at now and its totals.
 func (w *countWindow) figures(now int64) (n, total counts) { return w.counts(now), w.totals() }
 

@@ -31,9 +31,15 @@ func (f *figures) ns(workload, lib string) float64 {
 	return v
 }
 
-// floor is the median of a floor that only a target's note shows, and
-// whether it ran: one missing leaves the target judged, its note shorter.
-func (f *figures) floor(name string) (float64, bool) { return f.r.ns(name, "") }
+// beside is a target's note on the least its path can do in Execute's own
+// shape, floor name (what it does), against base, the target's floor, and
+// the breaker's ns against it. ok is false when that floor did not run: the
+// target is judged all the same, its note shorter.
+func (f *figures) beside(what, name, base string, ns float64) (note string, ok bool) {
+	fl, ok := f.r.ns(name, "")
+	b, _ := f.r.ns(base, "")
+	return fmt.Sprintf("%s, %s, %s ns = %.2f× %s, and the breaker %.2f× that", what, name, fmtNs(fl, true), fl/b, base, ns/fl), ok
+}
 
 func (f *figures) allocs(workload string) float64 {
 	x := f.r[workload+"/"+baseline]
@@ -77,9 +83,8 @@ func closedSuccess(r results) (*figures, verdict) {
 		holds: ns <= 1.25*fl && a == 0,
 		note: fmt.Sprintf("Execute's own shape (admit, panic guard, fn, ctx check) with one clock read and one add, "+
 			"FloorExecute, is %s ns = %.2f× FloorClockAtomic; the breaker is %.2f× FloorExecute", fmtNs(ex, true), ex/fl, ns/ex)}
-	if ew, ok := f.floor("FloorExecuteWindow"); ok {
-		v.note += fmt.Sprintf("; with its add in a time window's bucket, FloorExecuteWindow, %s ns = %.2f× FloorClockAtomic, "+
-			"and the breaker %.2f× that", fmtNs(ew, true), ew/fl, ns/ew)
+	if s, ok := f.beside("with its add in a time window's bucket", "FloorExecuteWindow", "FloorClockAtomic", ns); ok {
+		v.note += "; " + s
 	}
 	return f, v
 }
@@ -101,9 +106,8 @@ func openRejection(r results) (*figures, verdict) {
 		holds: ns <= 1.25*fl && a == 0,
 		note: fmt.Sprintf("a rejection reads the clock (has the open period ended?) and counts itself for Metrics.Rejected "+
 			"with an atomic add: its floor is FloorClockAtomic, %.2f× FloorClock here; the breaker is %.2f× FloorClockAtomic", ca/fl, ns/ca)}
-	if rj, ok := f.floor("FloorReject"); ok {
-		v.note += fmt.Sprintf("; in Execute's shape, FloorReject, %s ns = %.2f× FloorClock, and the breaker %.2f× that",
-			fmtNs(rj, true), rj/fl, ns/rj)
+	if s, ok := f.beside("in Execute's shape", "FloorReject", "FloorClock", ns); ok {
+		v.note += "; " + s
 	}
 	return f, v
 }
@@ -122,9 +126,9 @@ func metrics(r results) (*figures, verdict) {
 	v := verdict{target: "Metrics(): ≤ 3 × FloorClockAtomic, 0 allocs",
 		measured: nsAllocs(ns, a), against: "FloorClockAtomic " + fmtNs(fl, true), ratio: ns / fl, limit: "3×",
 		holds: ns <= 3*fl && a == 0}
-	if rd, ok := f.floor("FloorRead"); ok {
-		v.note = fmt.Sprintf("the clock and the default window's 30 counters, FloorRead, are %s ns = %.2f× FloorClockAtomic; "+
-			"the breaker, which also sums the totals (every counter of the 16-slot ring), is %.2f× that", fmtNs(rd, true), rd/fl, ns/rd)
+	if s, ok := f.beside("reading the clock and the default window's 30 counters (the totals take all 48 of the ring)",
+		"FloorRead", "FloorClockAtomic", ns); ok {
+		v.note = s
 	}
 	return f, v
 }
