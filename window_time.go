@@ -331,10 +331,9 @@ func (w *timeWindow) held(hi int64) bool { return w.last.Load()-hi <= w.mask+1-w
 func (w *timeWindow) sum(r *timeRing, lo, hi int64, kinds []int, slots []slotCounts) counts {
 	var s [4]int
 	for _, k := range kinds {
-		switch k &= 3; {
-		case slots != nil:
+		if k &= 3; slots != nil {
 			s[k] = w.sumSlots(w.kind(r, k), k, lo, hi, slots)
-		default:
+		} else {
 			s[k] = int(sumKind(w.kind(r, k), w.mask, lo, hi))
 		}
 	}
