@@ -97,12 +97,12 @@ func (c *core) completeAt(p *permit, o outcome, cause error, now lazyNow) {
 func (c *core) countSuccess(w word) {
 	tw := c.tw
 	if tw == nil {
-		c.completeAt(&permit{w: w}, success, nil, lazyNow{clk: &c.clk})
+		c.complete(&permit{w: w}, success, nil)
 		return
 	}
 	r, l := tw.ring.Load(), tw.last.Load()
 	if word(c.word.Load()) != w || genBefore(w.gen(), r.gen) {
-		c.completeAt(&permit{w: w}, success, nil, lazyNow{clk: &c.clk})
+		c.complete(&permit{w: w}, success, nil)
 		return
 	}
 	p := &r.c[l&tw.mask] // the success counter of period l
