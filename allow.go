@@ -11,6 +11,7 @@ import (
 // allowCall goes back to the pool, so a second call of that done finds it
 // moved on and does nothing.
 type allowCall struct {
+	c   *core // the breaker whose pool holds it: set once, when made
 	ctx context.Context
 	p   permit
 	seq atomic.Uint64
@@ -32,15 +33,15 @@ func (c *core) allow(ctx context.Context) (func(error), error) {
 	} // else admitted as run admits: one load
 	a, _ := c.allowPool.Get().(*allowCall)
 	if a == nil {
-		a = new(allowCall)
+		a = &allowCall{c: c}
 	}
 	a.ctx, a.p = ctx, p
 	call, seq := a, a.seq.Load()
-	return func(err error) {
+	return func(err error) { // holds two words besides its code: one small allocation
 		if !call.seq.CompareAndSwap(seq, seq+1) {
 			return // done already called
 		}
-		ctx, p := call.ctx, call.p
+		c, ctx, p := call.c, call.ctx, call.p
 		call.ctx = nil
 		c.allowPool.Put(call)
 		if err == nil && c.bare && ctx.Done() == nil && p.w.state() == Closed {
