@@ -173,6 +173,7 @@ func BenchmarkFloorFuncAlloc(b *testing.B)           { floor.FuncAlloc(b) }
 func BenchmarkFloorExecuteWindow(b *testing.B)       { floor.ExecuteWindow(b) }
 func BenchmarkFloorReject(b *testing.B)              { floor.Reject(b) }
 func BenchmarkFloorRead(b *testing.B)                { floor.Read(b) }
+func BenchmarkFloorAllowDone(b *testing.B)           { floor.AllowDone(b) }
 
 func BenchmarkMetrics(b *testing.B) {
 	br := circuit.MustNew[int]()

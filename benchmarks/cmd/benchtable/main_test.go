@@ -99,6 +99,7 @@ func TestNotesDivideByTheFloorsOfEachPathWhenTheyRan(t *testing.T) {
 	withFloors := sample + `BenchmarkFloorExecuteWindow-2            	10	 40.0 ns/op
 BenchmarkFloorReject-2                   	10	 34.0 ns/op
 BenchmarkFloorRead-2                     	10	 55.0 ns/op
+BenchmarkFloorAllowDone-2                	10	 80.0 ns/op	 24 B/op	 1 allocs/op
 `
 	var out bytes.Buffer
 	writeTargets(&out, index(parse([]byte(withFloors))))
@@ -106,6 +107,7 @@ BenchmarkFloorRead-2                     	10	 55.0 ns/op
 		"FloorExecuteWindow, 40.0 ns = 1.21× FloorClockAtomic, and the breaker 1.02× that",
 		"FloorReject, 34.0 ns = 1.13× FloorClock, and the breaker 1.06× that",
 		"FloorRead, 55.0 ns = 1.67× FloorClockAtomic, and the breaker 1.82× that",
+		"FloorAllowDone, 80.0 ns = 0.86× the limit, and the breaker 1.12× that",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("targets lack %q:\n%s", want, out.String())
@@ -113,7 +115,7 @@ BenchmarkFloorRead-2                     	10	 55.0 ns/op
 	}
 	out.Reset()
 	writeTargets(&out, index(parse([]byte(sample))))
-	if s := out.String(); strings.Contains(s, "FloorReject") || !strings.Contains(s, "Hold (7):") {
+	if s := out.String(); strings.Contains(s, "FloorReject") || strings.Contains(s, "FloorAllowDone") || !strings.Contains(s, "Hold (7):") {
 		t.Errorf("without those floors the notes name none and every target is judged:\n%s", s)
 	}
 }
