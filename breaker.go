@@ -99,16 +99,11 @@ func (b *Breaker[T]) ExecuteWithFallback(ctx context.Context, fn func(context.Co
 	if fallback == nil {
 		panic("circuit: ExecuteWithFallback with a nil fallback")
 	}
-	v, _, err := b.execute(ctx, fn)
+	v, _, err := run(b, ctx, fn)
 	if err != nil {
 		return fallback(ctx, err)
 	}
 	return v, nil
-}
-
-// execute is Execute, also reporting how the call counted.
-func (b *Breaker[T]) execute(ctx context.Context, fn func(context.Context) (T, error)) (v T, o outcome, err error) {
-	return run(b, ctx, fn)
 }
 
 // Allow is the two-step form of Execute, for calls that cannot be wrapped in a

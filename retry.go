@@ -140,7 +140,7 @@ func Retry[T any](ctx context.Context, b *Breaker[T], p RetryPolicy, fn func(con
 	}
 	var last error // the last counted failure
 	for attempt := 1; ; attempt++ {
-		v, o, err := b.execute(ctx, fn)
+		v, o, err := run(b, ctx, fn)
 		switch {
 		case o == turnedAway && last != nil:
 			return v, stoppedOnOpen(err, last)
