@@ -100,12 +100,13 @@ func (c *core) countSuccess(w word) {
 		c.complete(&permit{w: w}, success, nil)
 		return
 	}
-	r, l := tw.ring.Load(), tw.last.Load()
+	r, lp := tw.ring.Load(), tw.last.Load()
+	l := lp >> placeBits
 	if word(c.word.Load()) != w || genBefore(w.gen(), r.gen) {
 		c.complete(&permit{w: w}, success, nil)
 		return
 	}
-	p := &r.c[l&tw.mask] // the success counter of period l
+	p := &r.c[lp&placeSlot] // the success counter of period l
 	streak := c.consecutive.v.Load()
 	now, ok := c.clk.mono()
 	if !ok {

@@ -66,7 +66,7 @@ func (w *timeWindow) figures(now int64) (n, total counts) {
 	gone.excluded = int(w.gone[excluded].Load())
 	cur := w.latest(now)
 	for range 3 { // readKinds' loop (see read), its sums taken by sumAll
-		l := w.last.Load()
+		l := w.lastEpoch()
 		hi := max(cur, l)
 		n, ring := w.sumAll(w.ring.Load(), hi-w.n+1, hi, slow)
 		total = gone
@@ -84,7 +84,7 @@ func (w *timeWindow) figures(now int64) (n, total counts) {
 // sumAll is sum with totals, for figures: the window's counts of periods lo
 // to hi and every counter's count, kind by kind in readAll's order.
 func (w *timeWindow) sumAll(r *timeRing, lo, hi int64, slow bool) (n, all counts) {
-	m := w.mask + 1
+	m := w.size
 	c := r.c[:4*m]
 	var t, a uint64
 	if slow {
@@ -102,8 +102,9 @@ func (w *timeWindow) sumAll(r *timeRing, lo, hi int64, slow bool) (n, all counts
 
 // sumKindAll is sumKind that also adds up the counts of every counter of c
 // (all), whatever periods they name: one pass over the ring for both, in
-// slot order. Slot e&mask is the only one that ever names period e, so a
-// counter counts in the window when the period it names is one of lo to hi.
+// slot order. Slot e mod the ring's length is the only one that ever names
+// period e, so a counter counts in the window when the period it names is one
+// of lo to hi.
 // Not inlined, as sumKind.
 //
 //go:noinline

@@ -40,11 +40,32 @@ func TestEpochIsExactDivision(t *testing.T) {
 	}
 }
 
-func TestTimeWindowRingIsPowerOfTwo(t *testing.T) {
-	for buckets, ring := range map[int]int{1: 1, 2: 2, 3: 4, 10: 16, 16: 16, 17: 32} {
+func TestTimeWindowRingHasTwoSpareSlots(t *testing.T) {
+	for buckets, ring := range map[int]int{1: 3, 2: 4, 3: 5, 10: 12, 16: 18, maxBuckets: maxBuckets + 2} {
 		w := newTimeWindow(int64(time.Second)*int64(buckets), buckets, time.Unix(0, 0))
 		assert.Len(t, w.buckets(), ring)
 		assert.Equal(t, int64(buckets), w.n)
+	}
+}
+
+// Period e's slot is e mod the ring's length, whichever place it is found
+// from: a step from a near period's slot, or a division from a far one.
+func TestTimeWindowSlotIsEpochModRing(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, buckets := range []int{1, 2, 3, 10, 16, 1000, maxBuckets} {
+		w := newTimeWindow(int64(time.Second)*int64(buckets), buckets, time.Unix(0, 0))
+		size := int64(buckets) + spareSlots
+		for i := 0; i < 20_000; i++ {
+			from := r.Int64N(1 << 40)
+			e := max(from+r.Int64N(4*size)-2*size, 0)
+			if i%10 == 0 {
+				e = r.Int64N(1 << 46)
+			}
+			p := w.place(from)
+			require.Equal(t, from, p>>placeBits, "the place keeps the epoch")
+			require.Equal(t, from%size, p&placeSlot, "the place keeps the slot")
+			require.Equal(t, e%size, w.slotNear(e, p), "%d buckets: period %d from period %d", buckets, e, from)
+		}
 	}
 }
 
@@ -131,8 +152,8 @@ func TestTimeWindowStrayAddsUnderConcurrency(t *testing.T) {
 	for run := 0; run < 200; run++ {
 		w := newTimeWindow(int64(16*time.Second), 16, time.Unix(0, 0))
 		w.record(0, success, false, 0) // period 0, slot 0
-		w.last.Store(16)               // as if another recorder had begun period 16
-		now := 16 * int64(time.Second) // period 16, slot 0: the counter holds period 0
+		w.last.Store(w.place(18))      // as if another recorder had begun period 18
+		now := 18 * int64(time.Second) // period 18, slot 0: the counter holds period 0
 		var wg sync.WaitGroup
 		for range 8 {
 			wg.Add(1)

@@ -27,7 +27,7 @@ type timeWindow struct {
 	unixEpoch0 int64
 	// ring holds the buckets; reset replaces it (see countWindow.ring).
 	ring atomic.Pointer[timeRing]
-	mask int64
+	size int64 // the ring's length: n and spareSlots
 	// all is the counter kinds counts reads: without a slow-call rule no
 	// slow counter ever counts, and reading them would cost Metrics a
 	// quarter of its time. Set before the window is used.
@@ -37,9 +37,10 @@ type timeWindow struct {
 	// that a reader of gone then the ring errs low, never high) and when a
 	// ring is replaced. With the ring, it makes the totals (see totals).
 	gone [4]atomic.Int64
-	// last is the latest epoch recorded: raised by CAS by the recorder that
-	// begins a period, before that recorder counts (read relies on that
-	// order); read by every record, to find its bucket. A record
+	// last is the place (see place) of the latest epoch recorded: raised by
+	// CAS by the recorder that begins a period, before that recorder counts
+	// (read relies on that order); read by every record, to find its bucket
+	// and its slot in one load. A record
 	// freshRingAfter periods or more after it starts a fresh ring: the 32-bit
 	// epochs in the counters wrap after 2^32 periods (50 days of 1ms
 	// buckets), and an idle breaker must not mistake a counter that old for
@@ -50,8 +51,9 @@ type timeWindow struct {
 	last atomic.Int64
 }
 
-// timeRing is a ring of a power of two >= n buckets, so that the slot of an
-// epoch is a mask, not a division; slots past the window read as empty. A
+// timeRing is a ring of n+spareSlots buckets; slots past the window read as
+// empty. Period e's slot is e mod the ring's length: last carries its slot
+// (see place), so that the hot paths find a bucket with no division. A
 // bucket is one slot of each of its four counter arrays (success, failure,
 // excluded, slow): a read takes one kind at a time, along an array.
 type timeRing struct {
@@ -70,6 +72,45 @@ type timeRing struct {
 	est  [5]atomic.Int64
 }
 
+// spareSlots is how many slots a ring has beside the window's buckets: a read
+// of the window stands while recorders move on by up to that many periods
+// (see read). Every slot costs Metrics a pass over its counters, for the
+// totals, which is why the ring is not a power of two found with a mask.
+const spareSlots = 2
+
+// A place is an epoch and its slot in one word, epoch<<placeBits | slot:
+// last holds one, so that a record finds its period and its slot with one
+// load. Places order as their epochs do, so last is raised by comparing
+// places. placeBits holds every ring's slots (maxBuckets+spareSlots) and
+// leaves epochs 46 bits: 2,000 years of 1ms buckets.
+const (
+	placeBits = 17
+	placeSlot = 1<<placeBits - 1
+)
+
+// place returns the place of epoch e >= 0.
+func (w *timeWindow) place(e int64) int64 { return e<<placeBits | e%w.size }
+
+// slotNear returns the slot of period e >= 0, given the place p of another
+// period: a step from p's slot when e is less than a ring's length from it,
+// as on every hot path, and a division otherwise.
+func (w *timeWindow) slotNear(e, p int64) int64 {
+	d := e - p>>placeBits
+	if d <= -w.size || d >= w.size {
+		return e % w.size
+	}
+	s := p&placeSlot + d
+	if s < 0 {
+		s += w.size
+	} else if s >= w.size {
+		s -= w.size
+	}
+	return s
+}
+
+// lastEpoch is the latest epoch recorded.
+func (w *timeWindow) lastEpoch() int64 { return w.last.Load() >> placeBits }
+
 // freshRingAfter is the gap in periods after which a record starts a fresh
 // ring: far below the 2^32 at which epochs wrap, far above any ring's span.
 const freshRingAfter = 1 << 30
@@ -80,12 +121,8 @@ func newTimeWindow(length int64, buckets int, base time.Time) *timeWindow {
 	width := length / int64(buckets)
 	unix := base.UnixNano()
 	phase := ((unix % width) + width) % width
-	ring := 1
-	for ring < buckets {
-		ring <<= 1
-	}
 	w := &timeWindow{width: width, inv: 1 / float64(width), n: int64(buckets), phase: phase,
-		unixEpoch0: (unix - phase) / width, mask: int64(ring - 1), all: readAll}
+		unixEpoch0: (unix - phase) / width, size: int64(buckets) + spareSlots, all: readAll}
 	w.reset(0)
 	return w
 }
@@ -95,12 +132,12 @@ func (w *timeWindow) buckets() []atomic.Uint64 { return w.kind(w.ring.Load(), in
 
 // kind returns ring r's counters of kind k, one a slot.
 func (w *timeWindow) kind(r *timeRing, k int) []atomic.Uint64 {
-	return r.c[int64(k&3)*(w.mask+1):][:w.mask+1]
+	return r.c[int64(k&3)*w.size:][:w.size]
 }
 
 // newRing returns an empty ring for round gen.
 func (w *timeWindow) newRing(gen uint64) *timeRing {
-	return &timeRing{gen: gen, c: make([]atomic.Uint64, 4*(w.mask+1))}
+	return &timeRing{gen: gen, c: make([]atomic.Uint64, 4*w.size)}
 }
 
 // epoch returns the bucket period of clock reading now: (now+phase)/width,
@@ -125,7 +162,8 @@ func (w *timeWindow) in(now, l int64) bool { return uint64(now-(l*w.width-w.phas
 // record counts an outcome at clock reading now, of a call admitted in round
 // gen.
 func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
-	r, l := w.ring.Load(), w.last.Load()
+	r, lp := w.ring.Load(), w.last.Load()
+	l := lp >> placeBits
 	if slow || !w.in(now, l) || genBefore(gen, r.gen) {
 		w.recordAt(r, now, o, slow, gen)
 		return
@@ -133,7 +171,7 @@ func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
 	// One atomic add, with no load before it: under contention a load first
 	// would fetch the line twice. It lands on a counter of period l, but for
 	// the rare cases of addStray.
-	p := &r.c[int64(o&3)*(w.mask+1)+l&w.mask]
+	p := &r.c[int64(o&3)*w.size+lp&placeSlot]
 	if v := p.Add(1); v>>32 != uint64(uint32(l)) {
 		addStray(p, v, uint32(l), &w.gone[o&3])
 	}
@@ -145,8 +183,8 @@ func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen 
 	if genBefore(gen, r.gen) {
 		return // admitted before the window was emptied
 	}
-	e := w.epoch(now)
-	if l := w.last.Load(); e < l {
+	e, lp := w.epoch(now), w.last.Load()
+	if l := lp >> placeBits; e < l {
 		r.late.Add(1)
 	} else if e > l {
 		if e-l >= freshRingAfter {
@@ -158,13 +196,15 @@ func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen 
 				return // another recorder started it, or a reset came between
 			}
 		}
-		for l < e && !w.last.CompareAndSwap(l, e) {
-			l = w.last.Load()
+		pe := w.place(e)
+		for lp < pe && !w.last.CompareAndSwap(lp, pe) {
+			lp = w.last.Load()
 		}
 	}
-	bump(&w.kind(r, int(o))[e&w.mask], uint32(e), &w.gone[o])
+	s := w.slotNear(e, lp)
+	bump(&w.kind(r, int(o))[s], uint32(e), &w.gone[o])
 	if slow {
-		bump(&w.kind(r, slowCounter)[e&w.mask], uint32(e), &w.gone[slowCounter])
+		bump(&w.kind(r, slowCounter)[s], uint32(e), &w.gone[slowCounter])
 	}
 }
 
@@ -293,12 +333,13 @@ func (w *timeWindow) read(now int64, slots []slotCounts) (counts, int64) {
 func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts) (counts, int64) {
 	cur := w.latest(now)
 	for range 3 {
-		l := w.last.Load()
+		lp := w.last.Load()
+		l := lp >> placeBits
 		hi := max(cur, l)
 		if w.idle(hi, l) {
 			return counts{}, hi
 		}
-		n := w.sum(w.ring.Load(), hi-w.n+1, hi, kinds, slots)
+		n := w.sum(w.ring.Load(), hi-w.n+1, hi, lp, kinds, slots)
 		if w.held(hi) {
 			return n, hi
 		}
@@ -310,7 +351,7 @@ func (w *timeWindow) readKinds(now int64, kinds []int, slots []slotCounts) (coun
 // latest is the period a read at now would end at if no recorder were
 // ahead of it: the latest recorded, when now lies in it, else now's.
 func (w *timeWindow) latest(now int64) int64 {
-	if cur := w.last.Load(); w.in(now, cur) {
+	if cur := w.lastEpoch(); w.in(now, cur) {
 		return cur
 	}
 	return w.epoch(now)
@@ -318,50 +359,58 @@ func (w *timeWindow) latest(now int64) int64 {
 
 // idle reports that a read ending at hi, with last at l, finds nothing in
 // the window: nothing was recorded for longer than the ring spans.
-func (w *timeWindow) idle(hi, l int64) bool { return hi-l > w.mask }
+func (w *timeWindow) idle(hi, l int64) bool { return hi-l >= w.size }
 
 // held reports that a read of the window ending at hi stands: no recorder
 // went far enough past hi, during the read, to restart a bucket inside it.
-func (w *timeWindow) held(hi int64) bool { return w.last.Load()-hi <= w.mask+1-w.n }
+func (w *timeWindow) held(hi int64) bool { return w.lastEpoch()-hi <= w.size-w.n }
 
 // sum adds up, kind by kind in the order given, the counters of periods lo
-// to hi (at most the ring's length), and fills slots if it is not nil.
-// Period e can only be in slot e&mask, and a counter counts e only if it
-// names e exactly.
-func (w *timeWindow) sum(r *timeRing, lo, hi int64, kinds []int, slots []slotCounts) counts {
+// to hi (at most the ring's length), and fills slots if it is not nil. p is
+// the place of a period less than a ring's length from lo, to find lo's slot
+// by. Period e can only be in slot e mod the ring's length, and a counter
+// counts e only if it names e exactly.
+func (w *timeWindow) sum(r *timeRing, lo, hi, p int64, kinds []int, slots []slotCounts) counts {
+	lo = max(lo, 0) // no period before 0 is ever recorded
+	s0 := w.slotNear(lo, p)
 	var s [4]int
 	for _, k := range kinds {
 		if k &= 3; slots != nil {
-			s[k] = w.sumSlots(w.kind(r, k), k, lo, hi, slots)
+			s[k] = w.sumSlots(w.kind(r, k), k, s0, lo, hi, slots)
 		} else {
-			s[k] = int(sumKind(w.kind(r, k), w.mask, lo, hi))
+			s[k] = int(sumKind(w.kind(r, k), s0, lo, hi))
 		}
 	}
 	return counts{successes: s[success], failures: s[failure], excluded: s[excluded], slow: s[slowCounter]}
 }
 
 // sumSlots is sumKind for the sharer, filling each slot's counts of kind k.
-func (w *timeWindow) sumSlots(c []atomic.Uint64, k int, lo, hi int64, slots []slotCounts) (t int) {
+func (w *timeWindow) sumSlots(c []atomic.Uint64, k int, s, lo, hi int64, slots []slotCounts) (t int) {
 	for e := lo; e <= hi; e++ {
-		if n := count(c[e&w.mask].Load(), uint32(e)); n != 0 {
+		if n := count(c[s].Load(), uint32(e)); n != 0 {
 			t += int(n)
-			slots[e&w.mask].age, slots[e&w.mask].n[k] = uint32(hi-e), int64(n)
+			slots[s].age, slots[s].n[k] = uint32(hi-e), int64(n)
+		}
+		if s++; s == int64(len(c)) {
+			s = 0
 		}
 	}
 	return t
 }
 
-// sumKind adds up the counters c of periods lo to hi. Not inlined: in a loop
-// of its own every value stays in a register. It decodes the counters as
-// count does, by arithmetic: v - ep, where ep is e<<32, is the count when v
-// names period e, and 2^32 or more otherwise.
+// sumKind adds up the counters c of periods lo to hi, from slot s, lo's.
+// Not inlined: in a loop of its own every value stays in a register. It
+// decodes the counters as count does, by arithmetic: v - ep, where ep is
+// e<<32, is the count when v names period e, and 2^32 or more otherwise.
 //
 //go:noinline
-func sumKind(c []atomic.Uint64, mask, lo, hi int64) (t uint64) {
-	_ = &c[mask] // so that no index below needs a bounds check
+func sumKind(c []atomic.Uint64, s, lo, hi int64) (t uint64) {
 	for e, ep := lo, uint64(lo)<<32; e <= hi; e, ep = e+1, ep+1<<32 {
-		if n := c[e&mask].Load() - ep; n < 1<<32 {
+		if n := c[s].Load() - ep; n < 1<<32 {
 			t += n
+		}
+		if s++; s == int64(len(c)) {
+			s = 0
 		}
 	}
 	return t

@@ -126,7 +126,7 @@ func metrics(r results) (*figures, verdict) {
 	v := verdict{target: "Metrics(): ≤ 3 × FloorClockAtomic, 0 allocs",
 		measured: nsAllocs(ns, a), against: "FloorClockAtomic " + fmtNs(fl, true), ratio: ns / fl, limit: "3×",
 		holds: ns <= 3*fl && a == 0}
-	if s, ok := f.beside("reading the clock and the default window's 30 counters (the totals take all 48 of the ring)",
+	if s, ok := f.beside("reading the clock and the default window's 30 counters (the totals take all 36 of the ring)",
 		"FloorRead", "FloorClockAtomic", ns); ok {
 		v.note = s
 	}
