@@ -21,7 +21,7 @@ import (
 const (
 	floorBuckets = 10
 	floorKinds   = 3
-	floorSlots   = 16 // the ring: a power of two, so that a slot is a mask
+	floorSlots   = 16 // a power of two: a slot is a mask, the cheapest way to find one
 	floorWidth   = int64(3 * time.Second)
 )
 
