@@ -25,9 +25,9 @@ func (c *counts) add(o counts) {
 }
 
 // window is what the breaker needs of its rolling window: the time window
-// (window_time.go) or the count window (below). Both kinds record without
-// locks; counts may run a few nanoseconds behind concurrent records
-// but never loses one. The breaker's hot path switches on the concrete type
+// (window_time.go, read in window_read.go) or the count window (below). Both
+// kinds record without locks; counts may run a few nanoseconds behind
+// concurrent records but never loses one. The breaker's hot path switches on the concrete type
 // so that recording costs no interface call.
 //
 // A window belongs to the Closed round that last emptied it (reset) and to
