@@ -48,6 +48,9 @@ func TestTimeWindowRingHasTwoSpareSlots(t *testing.T) {
 	}
 }
 
+// place returns the place of epoch e >= 0.
+func (w *timeWindow) place(e int64) int64 { return e<<placeBits | e%w.size }
+
 // Period e's slot is e mod the ring's length, whichever place it is found
 // from: a step from a near period's slot, or a division from a far one.
 func TestTimeWindowSlotIsEpochModRing(t *testing.T) {

@@ -37,14 +37,13 @@ type timeWindow struct {
 	// that a reader of gone then the ring errs low, never high) and when a
 	// ring is replaced. With the ring, it makes the totals (see totals).
 	gone [4]atomic.Int64
-	// last is the place (see place) of the latest epoch recorded: raised by
-	// CAS by the recorder that begins a period, before that recorder counts
-	// (read relies on that order); read by every record, to find its bucket
-	// and its slot in one load. A record
-	// freshRingAfter periods or more after it starts a fresh ring: the 32-bit
-	// epochs in the counters wrap after 2^32 periods (50 days of 1ms
-	// buckets), and an idle breaker must not mistake a counter that old for
-	// a current one. Shorter gaps leave the ring in place, its stale counters
+	// last is the place (see placeBits) of the latest epoch recorded: raised
+	// by CAS by the recorder that begins a period, before that recorder
+	// counts (read relies on that order); read by every record, to find its
+	// bucket and its slot in one load. A record freshRingAfter periods or
+	// more after it starts a fresh ring: the 32-bit epochs in the counters
+	// wrap after 2^32 periods (50 days of 1ms buckets), and an idle breaker
+	// must not mistake a counter that old for a current one. Shorter gaps leave the ring in place, its stale counters
 	// restarted one by one as records reach them, so that a record racing
 	// with the gap's end still counts in the totals (a replaced ring is
 	// retired once, and a record that lands on it after that is lost to them).
@@ -53,7 +52,7 @@ type timeWindow struct {
 
 // timeRing is a ring of n+spareSlots buckets; slots past the window read as
 // empty. Period e's slot is e mod the ring's length: last carries its slot
-// (see place), so that the hot paths find a bucket with no division. A
+// (see placeBits), so that the hot paths find a bucket with no division. A
 // bucket is one slot of each of its four counter arrays (success, failure,
 // excluded, slow): a read takes one kind at a time, along an array.
 type timeRing struct {
@@ -87,9 +86,6 @@ const (
 	placeBits = 17
 	placeSlot = 1<<placeBits - 1
 )
-
-// place returns the place of epoch e >= 0.
-func (w *timeWindow) place(e int64) int64 { return e<<placeBits | e%w.size }
 
 // slotNear returns the slot of period e >= 0, given the place p of another
 // period: a step from p's slot when e is less than a ring's length from it,
@@ -184,6 +180,7 @@ func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen 
 		return // admitted before the window was emptied
 	}
 	e, lp := w.epoch(now), w.last.Load()
+	s := w.slotNear(e, lp)
 	if l := lp >> placeBits; e < l {
 		r.late.Add(1)
 	} else if e > l {
@@ -196,12 +193,10 @@ func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen 
 				return // another recorder started it, or a reset came between
 			}
 		}
-		pe := w.place(e)
-		for lp < pe && !w.last.CompareAndSwap(lp, pe) {
+		for pe := e<<placeBits | s; lp < pe && !w.last.CompareAndSwap(lp, pe); {
 			lp = w.last.Load()
 		}
 	}
-	s := w.slotNear(e, lp)
 	bump(&w.kind(r, int(o))[s], uint32(e), &w.gone[o])
 	if slow {
 		bump(&w.kind(r, slowCounter)[s], uint32(e), &w.gone[slowCounter])
