@@ -72,6 +72,32 @@ func TestTimeWindowSlotIsEpochModRing(t *testing.T) {
 	}
 }
 
+// The sharer's read fills the slot of each period in the window with that
+// period's counts and age, across the ring's wrap.
+func TestTimeWindowReadFillsSlotsAcrossTheWrap(t *testing.T) {
+	width := int64(time.Second)
+	w := newTimeWindow(width*10, 10, time.Unix(0, 0))
+	for e := int64(0); e < 25; e++ { // period e counts e+1 successes
+		for range e + 1 {
+			w.record(e*width, success, false, 0)
+		}
+	}
+	slots := make([]slotCounts, len(w.buckets()))
+	n, hi := w.read(24*width, slots)
+	require.Equal(t, int64(24), hi)
+	assert.Equal(t, 16+17+18+19+20+21+22+23+24+25, n.successes, "periods 15 to 24")
+	filled := 0
+	for s, sc := range slots {
+		if sc.n[success] != 0 {
+			e := hi - int64(sc.age)
+			assert.Equal(t, e%w.size, int64(s), "period %d in its slot", e)
+			assert.Equal(t, e+1, sc.n[success], "period %d", e)
+			filled++
+		}
+	}
+	assert.Equal(t, 10, filled)
+}
+
 // The guess of a failure check equals the full read whenever nothing records
 // concurrently, whatever the sequence: records in the latest period, in a new
 // one, late into older ones (as a hung-tracked call counts at its start),
