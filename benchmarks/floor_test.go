@@ -20,6 +20,7 @@ func BenchmarkFloorExecute(b *testing.B)             { floor.Execute(b) }
 func BenchmarkFloorExecuteAtomic(b *testing.B)       { floor.ExecuteAtomic(b) }
 func BenchmarkFloorFuncAlloc(b *testing.B)           { floor.FuncAlloc(b) }
 func BenchmarkFloorExecuteWindow(b *testing.B)       { floor.ExecuteWindow(b) }
+func BenchmarkFloorExecuteRules(b *testing.B)        { floor.ExecuteRules(b) }
 func BenchmarkFloorReject(b *testing.B)              { floor.Reject(b) }
 func BenchmarkFloorRead(b *testing.B)                { floor.Read(b) }
 func BenchmarkFloorAllowDone(b *testing.B)           { floor.AllowDone(b) }

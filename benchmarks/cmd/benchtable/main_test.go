@@ -97,6 +97,7 @@ func TestAWorkloadMissingFromTheRunLeavesItsTargetUnjudged(t *testing.T) {
 
 func TestNotesDivideByTheFloorsOfEachPathWhenTheyRan(t *testing.T) {
 	withFloors := sample + `BenchmarkFloorExecuteWindow-2            	10	 40.0 ns/op
+BenchmarkFloorExecuteRules-2             	10	 41.0 ns/op
 BenchmarkFloorReject-2                   	10	 34.0 ns/op
 BenchmarkFloorRead-2                     	10	 55.0 ns/op
 BenchmarkFloorAllowDone-2                	10	 80.0 ns/op	 24 B/op	 1 allocs/op
@@ -105,6 +106,7 @@ BenchmarkFloorAllowDone-2                	10	 80.0 ns/op	 24 B/op	 1 allocs/op
 	writeTargets(&out, index(parse([]byte(withFloors))))
 	for _, want := range []string{
 		"FloorExecuteWindow, 40.0 ns = 1.21× FloorClockAtomic, and the breaker 1.02× that",
+		"FloorExecuteRules, 41.0 ns = 1.24× FloorClockAtomic, and the breaker 1.00× that",
 		"FloorReject, 34.0 ns = 1.13× FloorClock, and the breaker 1.06× that",
 		"FloorRead, 55.0 ns = 1.67× FloorClockAtomic, and the breaker 1.82× that",
 		"FloorAllowDone, 80.0 ns = 0.86× the limit, and the breaker 1.12× that",
@@ -115,7 +117,7 @@ BenchmarkFloorAllowDone-2                	10	 80.0 ns/op	 24 B/op	 1 allocs/op
 	}
 	out.Reset()
 	writeTargets(&out, index(parse([]byte(sample))))
-	if s := out.String(); strings.Contains(s, "FloorReject") || strings.Contains(s, "FloorAllowDone") || !strings.Contains(s, "Hold (7):") {
+	if s := out.String(); strings.Contains(s, "FloorReject") || strings.Contains(s, "FloorExecuteRules") || strings.Contains(s, "FloorAllowDone") || !strings.Contains(s, "Hold (7):") {
 		t.Errorf("without those floors the notes name none and every target is judged:\n%s", s)
 	}
 }

@@ -86,6 +86,10 @@ func closedSuccess(r results) (*figures, verdict) {
 	if s, ok := f.beside("with its add in a time window's bucket", "FloorExecuteWindow", "FloorClockAtomic", ns); ok {
 		v.note += "; " + s
 	}
+	if s, ok := f.beside("keeping, besides, each rule DESIGN.md sets for a success (round, streak, Clock, misuse)",
+		"FloorExecuteRules", "FloorClockAtomic", ns); ok {
+		v.note += "; " + s
+	}
 	return f, v
 }
 
