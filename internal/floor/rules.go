@@ -26,15 +26,16 @@ import (
 //
 // What the breaker costs above this is how it is written, not what it does.
 
-// rulesWord: the state in the low bits (0 is Closed), the round above them.
+// A state word holds the state in its low rulesStateBits (0 is Closed) and
+// the round above them.
 const (
 	rulesStateBits = 3
 	rulesClosed    = 0
 )
 
 // rulesBreaker is the least a breaker holds for the Closed path: its state
-// word, an optional Clock, the window and the failure streak, each counter
-// on a cache line of its own as a breaker's are.
+// word, an optional Clock, the window (one recorder, as floorWin's) and the
+// failure streak, off the word's cache line as a breaker keeps it.
 type rulesBreaker struct {
 	word   atomic.Uint64
 	made   bool                         // false: not made by its constructor
