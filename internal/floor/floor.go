@@ -103,7 +103,7 @@ func floorExecute[T any](ctx context.Context, fn func(context.Context) (T, error
 	case countClock:
 		floorCtr.n.Add(int64(time.Since(floorBase)))
 	default:
-		floorRecord(int64(time.Since(floorBase)))
+		floorWin.record(int64(time.Since(floorBase)))
 	}
 	return v, err
 }

@@ -34,17 +34,15 @@ const (
 )
 
 // rulesBreaker is the least a breaker holds for the Closed path: its state
-// word, an optional Clock, the window (one recorder, as floorWin's) and the
-// failure streak, off the word's cache line as a breaker keeps it.
+// word, an optional Clock, the window and the failure streak, off the
+// word's cache line as a breaker keeps it.
 type rulesBreaker struct {
 	word   atomic.Uint64
 	made   bool                         // false: not made by its constructor
 	clock  interface{ Now() time.Time } // nil: the monotonic clock
 	base   time.Time
 	round  uint64 // the round the window's counts belong to
-	last   atomic.Int64
-	_      [40]byte
-	c      [floorSlots]atomic.Uint64 // successes, epoch<<32 | count
+	win    floorWindow
 	streak atomic.Uint64
 	_      [56]byte
 	fails  atomic.Uint64
@@ -81,18 +79,11 @@ func rulesExecute[T any](b *rulesBreaker, ctx context.Context, fn func(context.C
 	if err != nil || ctx.Done() != nil || b.clock != nil {
 		return v, err // classified, or read from the Clock, elsewhere
 	}
-	now, l := int64(time.Since(b.base)), b.last.Load()
+	now := int64(time.Since(b.base))
 	if b.word.Load() != w || b.round != w>>rulesStateBits {
 		return v, err // a late outcome
 	}
-	if uint64(now-l*floorWidth) >= uint64(floorWidth) {
-		l = now / floorWidth // a new period: one recorder, so no CAS
-		b.last.Store(l)
-	}
-	p := &b.c[l&(floorSlots-1)]
-	if x := p.Add(1); x>>32 != uint64(uint32(l)) {
-		p.Store(uint64(l)<<32 | 1)
-	}
+	b.win.record(now)
 	if b.streak.Load() != 0 {
 		b.streak.Store(0)
 	}

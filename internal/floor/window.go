@@ -25,26 +25,29 @@ const (
 	floorWidth   = int64(3 * time.Second)
 )
 
-// floorWin is that window: counters hold epoch<<32 | count, kind by kind,
-// and last is the latest epoch recorded. One recorder only, so a bucket's
-// restart needs no CAS.
-var floorWin struct {
+// floorWindow is that window: counters hold epoch<<32 | count, kind by
+// kind, and last is the latest epoch recorded. One recorder only, so a
+// bucket's restart needs no CAS.
+type floorWindow struct {
 	last atomic.Int64
 	_    [56]byte
 	c    [floorKinds * floorSlots]atomic.Uint64
 }
 
-// floorRecord counts one success at clock reading now, as a time window
-// must: find now's bucket from the latest epoch recorded (a multiply, not a
+// floorWin is the window of the floors that hold no breaker of their own.
+var floorWin floorWindow
+
+// record counts one success at clock reading now, as a time window must:
+// find now's bucket from the latest epoch recorded (a multiply, not a
 // division), add one to its counter, and look at the epoch the add
 // returned, restarting a counter left from an older period.
-func floorRecord(now int64) {
-	l := floorWin.last.Load()
+func (w *floorWindow) record(now int64) {
+	l := w.last.Load()
 	if uint64(now-l*floorWidth) >= uint64(floorWidth) {
 		l = now / floorWidth
-		floorWin.last.Store(l)
+		w.last.Store(l)
 	}
-	p := &floorWin.c[l&(floorSlots-1)]
+	p := &w.c[l&(floorSlots-1)]
 	if v := p.Add(1); v>>32 != uint64(uint32(l)) {
 		p.Store(uint64(l)<<32 | 1)
 	}
@@ -117,7 +120,7 @@ func floorRead() (n [floorKinds]uint64) {
 // Read is the floor under Metrics: the clock and the window's counters.
 func Read(b *testing.B) {
 	for range 100 {
-		floorRecord(int64(time.Since(floorBase)))
+		floorWin.record(int64(time.Since(floorBase)))
 	}
 	for i := 0; i < b.N; i++ {
 		floorN += int64(floorRead()[0])
