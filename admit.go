@@ -38,6 +38,10 @@ func (c *core) admit(ctx context.Context) (p permit, err error) {
 func (c *core) failFast(w word) error {
 	switch w.state() {
 	case Open:
+		if o := c.open.Load(); o.gen == w.gen() && o.over != nil && !o.over.Load() {
+			c.rejected.Add(1) // the period's timer has not fired: it lasts
+			return o.err
+		}
 		now, ok := c.clk.mono()
 		if !ok {
 			now = c.clk.extNow()

@@ -109,6 +109,9 @@ func (c *core) init(cfg *config, name string) {
 		c.throttle = newThrottle(c)
 	}
 	c.bare = c.plain && c.throttle == nil && len(cfg.observers) == 0
+	if c.bare && c.tw != nil && cfg.clock == nil {
+		c.tw.tickOn(c.clk.base) // only countSuccess looks at the tick's mark
+	}
 	c.notify.fn = cfg.onChange
 	c.notify.tagCallers = len(cfg.observers) > 0
 	if cfg.store != nil {

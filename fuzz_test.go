@@ -651,10 +651,13 @@ func FuzzModel(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		spec := mdlGenerateFrom(rand.New(&fzSource{r: fzReader{b: data}, rest: rand.NewPCG(uint64(len(data)), 1)}), 40)
-		if _, err := mdlReplay(spec, nil, nil); err != nil {
-			min := mdlShrink(spec)
+		if len(data)%2 == 1 {
+			spec.onMonotonicClock()
+		}
+		if _, err := mdlReplay(t, spec, nil, nil); err != nil {
+			min := mdlShrink(t, spec)
 			var trace strings.Builder
-			mdlReplay(min, &trace, nil)
+			mdlReplay(t, min, &trace, nil)
 			t.Fatalf("the breaker and the model disagree: %v\nshrunk to %d of %d steps:\n%s\n%s",
 				err, len(min.ops), len(spec.ops), min.describe(), trace.String())
 		}

@@ -1,6 +1,6 @@
 module github.com/seed33933975/circuit
 
-go 1.23
+go 1.25
 
 require (
 	github.com/stretchr/testify v1.12.1

@@ -24,10 +24,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -580,6 +582,11 @@ type mdlSpec struct {
 	exclude, isFailure bool
 	bulk               int
 	ops                []mdlOp
+	// mono: the breaker keeps its own clock, the monotonic one, with the
+	// timers that spare its hot paths the clock read (window_tick.go), in a
+	// synctest bubble whose fake time the steps move. Else it is given a
+	// circuittest.Clock (WithClock, in opts).
+	mono bool
 }
 
 func (s *mdlSpec) has(opt string) bool {
@@ -712,6 +719,9 @@ func (s *mdlSpec) config() mdlConfig {
 func (s *mdlSpec) describe() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "clock start %v\noptions:", s.start.Format(time.RFC3339Nano))
+	if s.mono {
+		b.WriteString(" (the monotonic clock, in a synctest bubble)")
+	}
 	for _, o := range s.opts {
 		switch o {
 		case "WithName":
@@ -754,11 +764,23 @@ func (s *mdlSpec) describe() string {
 // their edge cases often.
 func mdlPick[T any](r *rand.Rand, vs ...T) T { return vs[r.IntN(len(vs))] }
 
-// mdlGenerate makes the sequence of a seed.
+// mdlGenerate makes the sequence of a seed. Odd seeds run on the monotonic
+// clock (mdlSpec.mono), even ones on circuittest.Clock.
 func mdlGenerate(seed uint64, maxOps int) *mdlSpec {
 	s := mdlGenerateFrom(rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)), maxOps)
 	s.seed = seed
+	if seed%2 == 1 {
+		s.onMonotonicClock()
+	}
 	return s
+}
+
+// onMonotonicClock makes s run on the monotonic clock of a synctest bubble,
+// which starts at midnight UTC 2000-01-01.
+func (s *mdlSpec) onMonotonicClock() {
+	s.mono = true
+	s.start = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.opts = slices.DeleteFunc(s.opts, func(o string) bool { return o == "WithClock" })
 }
 
 func mdlGenerateFrom(r *rand.Rand, maxOps int) *mdlSpec {
@@ -935,9 +957,30 @@ type mdlStats struct {
 	ops, trips, halfOpen, closes, reopens, lazy, tooMany, bulkFull, forced, dropped int
 }
 
+// mdlClock is the time a sequence runs on: a circuittest.Clock, or
+// mdlBubbleClock.
+type mdlClock interface {
+	Now() time.Time
+	Advance(d time.Duration)
+}
+
+// mdlBubbleClock is the fake time of the synctest bubble a sequence runs in.
+type mdlBubbleClock struct{}
+
+func (mdlBubbleClock) Now() time.Time { return time.Now() }
+
+// Advance moves the bubble's time on by d: its sleep returns once the
+// bubble's clock has moved, at once in real time. Wait lets every timer due
+// by then (the breaker's ticks) finish, as a runtime with time to spare
+// would have.
+func (mdlBubbleClock) Advance(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
+}
+
 type mdlRunner struct {
 	cfg     mdlConfig
-	clk     *circuittest.Clock
+	clk     mdlClock
 	base    time.Time
 	b       *circuit.Breaker[int]
 	m       *mdlModel
@@ -1274,14 +1317,31 @@ func (r *mdlRunner) describeModel() string {
 
 // mdlReplay runs spec and returns the index of the first step after which the
 // breaker and the model disagree, and how; -1 and nil when they agree
-// throughout. trace, if not nil, gets every step.
-func mdlReplay(spec *mdlSpec, trace *strings.Builder, stats *mdlStats) (int, error) {
+// throughout. trace, if not nil, gets every step. A spec on the monotonic
+// clock runs in a bubble of its own.
+func mdlReplay(t *testing.T, spec *mdlSpec, trace *strings.Builder, stats *mdlStats) (at int, err error) {
+	if !spec.mono {
+		return mdlRun(spec, circuittest.NewClock(spec.start), spec.start, trace, stats)
+	}
+	synctest.Test(t, func(*testing.T) {
+		at, err = mdlRun(spec, mdlBubbleClock{}, time.Now(), trace, stats)
+	})
+	return at, err
+}
+
+// mdlRun is mdlReplay on clock clk, which reads start when the sequence
+// begins.
+func mdlRun(spec *mdlSpec, clk mdlClock, start time.Time, trace *strings.Builder, stats *mdlStats) (int, error) {
 	if stats == nil {
 		stats = new(mdlStats)
 	}
-	r := &mdlRunner{cfg: spec.config(), clk: circuittest.NewClock(spec.start), base: spec.start, stats: stats}
+	r := &mdlRunner{cfg: spec.config(), clk: clk, base: start, stats: stats}
 	r.m = newMdlModel(r.cfg, r.base)
-	b, err := circuit.New[int](spec.options(r.clk, func(t circuit.Transition) {
+	var ext circuit.Clock
+	if c, ok := clk.(*circuittest.Clock); ok {
+		ext = c
+	}
+	b, err := circuit.New[int](spec.options(ext, func(t circuit.Transition) {
 		r.mu.Lock()
 		r.got = append(r.got, t)
 		r.mu.Unlock()
@@ -1336,9 +1396,9 @@ func mdlReplay(spec *mdlSpec, trace *strings.Builder, stats *mdlStats) (int, err
 
 // mdlShrink removes steps from a failing spec while it still fails, and
 // returns the shortest failing spec found within a few seconds.
-func mdlShrink(spec *mdlSpec) *mdlSpec {
+func mdlShrink(t *testing.T, spec *mdlSpec) *mdlSpec {
 	cur := *spec
-	at, _ := mdlReplay(&cur, nil, nil)
+	at, _ := mdlReplay(t, &cur, nil, nil)
 	cur.ops = append([]mdlOp(nil), cur.ops[:at+1]...)
 	deadline := time.Now().Add(5 * time.Second)
 	for changed := true; changed && time.Now().Before(deadline); {
@@ -1346,7 +1406,7 @@ func mdlShrink(spec *mdlSpec) *mdlSpec {
 		for i := len(cur.ops) - 1; i >= 0 && time.Now().Before(deadline); i-- {
 			try := cur
 			try.ops = append(append([]mdlOp(nil), cur.ops[:i]...), cur.ops[i+1:]...)
-			if at, err := mdlReplay(&try, nil, nil); err != nil {
+			if at, err := mdlReplay(t, &try, nil, nil); err != nil {
 				try.ops = try.ops[:at+1]
 				cur = try
 				changed = true
@@ -1356,10 +1416,10 @@ func mdlShrink(spec *mdlSpec) *mdlSpec {
 	return &cur
 }
 
-func mdlReport(spec *mdlSpec, err error) string {
-	min := mdlShrink(spec)
+func mdlReport(t *testing.T, spec *mdlSpec, err error) string {
+	min := mdlShrink(t, spec)
 	var trace strings.Builder
-	mdlReplay(min, &trace, nil)
+	mdlReplay(t, min, &trace, nil)
 	flags := ""
 	if *mdlMaxOps != 60 {
 		flags += fmt.Sprintf(" -model.ops=%d", *mdlMaxOps)
@@ -1372,10 +1432,10 @@ func TestModelRandomSequences(t *testing.T) {
 	if *mdlSeed != 0 {
 		spec := mdlGenerate(*mdlSeed, *mdlMaxOps)
 		var trace strings.Builder
-		_, err := mdlReplay(spec, &trace, nil)
+		_, err := mdlReplay(t, spec, &trace, nil)
 		t.Logf("seed %d\n%s\n%s", *mdlSeed, spec.describe(), trace.String())
 		if err != nil {
-			t.Fatal(mdlReport(spec, err))
+			t.Fatal(mdlReport(t, spec, err))
 		}
 		return
 	}
@@ -1391,8 +1451,8 @@ func TestModelRandomSequences(t *testing.T) {
 	for i := 0; i < n; i++ {
 		seed := base + uint64(i)
 		spec := mdlGenerate(seed, *mdlMaxOps)
-		if _, err := mdlReplay(spec, nil, &stats); err != nil {
-			t.Fatal(mdlReport(spec, err))
+		if _, err := mdlReplay(t, spec, nil, &stats); err != nil {
+			t.Fatal(mdlReport(t, spec, err))
 		}
 	}
 	t.Logf("%d sequences from seed %d, %d steps: %d trips (%d from half-open), %d half-open rounds (%d noticed by State/Metrics), "+
@@ -1426,8 +1486,8 @@ func TestModelSequencesOfRarelyReachedRules(t *testing.T) {
 	for _, tc := range mdlRuleSeeds {
 		t.Run(tc.rule, func(t *testing.T) {
 			spec := mdlGenerate(tc.seed, 60)
-			if _, err := mdlReplay(spec, nil, nil); err != nil {
-				t.Fatal(mdlReport(spec, err))
+			if _, err := mdlReplay(t, spec, nil, nil); err != nil {
+				t.Fatal(mdlReport(t, spec, err))
 			}
 		})
 	}

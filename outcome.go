@@ -90,10 +90,11 @@ func (c *core) completeAt(p *permit, o outcome, cause error, now lazyNow) {
 }
 
 // countSuccess is completeAt for a success of a bare breaker's call
-// admitted in Closed round w (see run): with a time window, the clock read
-// and, nearly always, one atomic add, with no call in between. The clock
-// read fences the loads after it, so the loads that find the bucket come
-// before it; a ring replaced in between is caught as in record.
+// admitted in Closed round w (see run): with a time window and its tick
+// (see window_tick.go), a load of the latest period recorded and, nearly
+// always, one atomic add to its counter, with no clock read and no call in
+// between. Once the tick has marked that period over, the clock says where
+// the success goes (countSuccessAt).
 func (c *core) countSuccess(w word) {
 	tw := c.tw
 	if tw == nil {
@@ -101,23 +102,39 @@ func (c *core) countSuccess(w word) {
 		return
 	}
 	r, lp := tw.ring.Load(), tw.last.Load()
-	l := lp >> placeBits
 	if word(c.word.Load()) != w || genBefore(w.gen(), r.gen) {
 		c.complete(&permit{w: w}, success, nil)
 		return
 	}
-	p := &r.c[lp&placeSlot] // the success counter of period l
+	if lp&placeOver != 0 {
+		c.countSuccessAt(r, lp, w)
+		return
+	}
+	// tw.add, written out: a call level here costs as much as the add.
 	streak := c.consecutive.v.Load()
+	p := &r.c[lp&placeSlot] // the success counter of last's period
+	if v := p.Add(1); v>>32 != uint64(uint32(lp>>placeBits)) {
+		addStray(p, v, uint32(lp>>placeBits), &tw.gone[success])
+	}
+	if uint32(streak) != 0 {
+		c.consecutive.succeed(w.gen())
+	}
+}
+
+// countSuccessAt is countSuccess once last's period is over (lp holds the
+// mark), or without a tick: the clock read finds the success's period.
+func (c *core) countSuccessAt(r *timeRing, lp int64, w word) {
 	now, ok := c.clk.mono()
 	if !ok {
 		now = c.clk.extNow()
 	}
-	if !tw.in(now, l) {
-		tw.recordAt(r, now, success, false, w.gen())
-	} else if v := p.Add(1); v>>32 != uint64(uint32(l)) {
-		addStray(p, v, uint32(l), &tw.gone[success])
+	if c.tw.in(now, lp>>placeBits) {
+		c.tw.add(r, lp, success)
+		c.tw.unmark(lp, now)
+	} else {
+		c.tw.recordAt(r, now, success, false, w.gen())
 	}
-	if uint32(streak) != 0 {
+	if uint32(c.consecutive.v.Load()) != 0 {
 		c.consecutive.succeed(w.gen())
 	}
 }

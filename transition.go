@@ -1,6 +1,10 @@
 package circuit
 
-import "math"
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
 
 // openPeriod is what a breaker needs while it is Open: when the period ends,
 // and the one error value that every caller rejected in it receives, so that
@@ -9,6 +13,9 @@ type openPeriod struct {
 	gen   uint64 // the generation of the Open round it belongs to
 	until int64  // end of the open period, clock nanoseconds
 	err   *openError
+	// over, if not nil, is set by a timer once the clock has reached until
+	// (see timeOpen); until then a bare breaker rejects with no clock read.
+	over *atomic.Bool
 }
 
 // change is one transition for move to make.
@@ -61,7 +68,13 @@ func (c *core) enter(ch change, gen uint64) {
 		if until == 0 {
 			until = c.openUntil(ch.at, ch.minOpen)
 		}
-		c.open.Store(&openPeriod{gen: gen, until: until, err: &openError{name: c.name, until: until, clk: &c.clk}})
+		o := &openPeriod{gen: gen, until: until, err: &openError{name: c.name, until: until, clk: &c.clk}}
+		if c.bare && c.clk.ext == nil {
+			if d := until - c.clk.now(); d > 0 {
+				o.over = timeOpen(d)
+			}
+		}
+		c.open.Store(o)
 		c.trips.Add(1)
 		if c.peer != nil {
 			c.peer.tripped(gen, ch.at, until, ch.reason, ch.cluster)
@@ -92,6 +105,19 @@ func (c *core) openUntil(at, minOpen int64) int64 {
 		return at + d
 	}
 	return math.MaxInt64
+}
+
+// timeOpen returns a flag that a timer sets once d has passed: the end of an
+// open period, for failFast, which rejects with no clock read while it is
+// unset. A timer never fires early, so no call is admitted before the period
+// ends; it may fire late, by the runtime's timer latency, and calls in that
+// time are rejected (State, which reads the clock, ends the period on time).
+// The timer holds the flag only, not the breaker, and its func returns at
+// once.
+func timeOpen(d int64) *atomic.Bool {
+	over := new(atomic.Bool)
+	time.AfterFunc(time.Duration(d), func() { over.Store(true) })
+	return over
 }
 
 // state returns the state now, making the transitions that time or hung calls

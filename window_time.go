@@ -2,6 +2,7 @@ package circuit
 
 import (
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -47,7 +48,19 @@ type timeWindow struct {
 	// restarted one by one as records reach them, so that a record racing
 	// with the gap's end still counts in the totals (a replaced ring is
 	// retired once, and a record that lands on it after that is lost to them).
+	// The tick (see window_tick.go) marks it over (placeOver) by CAS.
 	last atomic.Int64
+	// mark is what a raise of last ORs into the place: placeOver without a
+	// tick, so that no success takes last's period without the clock; 0
+	// with one. Set before the window is used, as is base, the monotonic
+	// clock's zero, which the tick reads.
+	mark int64
+	base time.Time
+	// tick is the timer that marks last's period over: made when first set
+	// (by unmark or a raise of last), then set again by each raise and by
+	// itself (see window_tick.go). tickMu guards it.
+	tickMu sync.Mutex
+	tick   *time.Timer
 }
 
 // timeRing is a ring of n+spareSlots buckets; slots past the window read as
@@ -80,11 +93,13 @@ const spareSlots = 2
 // A place is an epoch and its slot in one word, epoch<<placeBits | slot:
 // last holds one, so that a record finds its period and its slot with one
 // load. Places order as their epochs do, so last is raised by comparing
-// places. placeBits holds every ring's slots (maxBuckets+spareSlots) and
-// leaves epochs 46 bits: 2,000 years of 1ms buckets.
+// places. placeSlot holds every ring's slots (maxBuckets+spareSlots), and
+// placeOver above it says the period is over, or may be (see
+// window_tick.go); epochs keep 45 bits: 1,000 years of 1ms buckets.
 const (
-	placeBits = 17
-	placeSlot = 1<<placeBits - 1
+	placeBits = 18
+	placeOver = 1 << (placeBits - 1)
+	placeSlot = placeOver - 1
 )
 
 // slotNear returns the slot of period e >= 0, given the place p of another
@@ -118,7 +133,8 @@ func newTimeWindow(length int64, buckets int, base time.Time) *timeWindow {
 	unix := base.UnixNano()
 	phase := ((unix % width) + width) % width
 	w := &timeWindow{width: width, inv: 1 / float64(width), n: int64(buckets), phase: phase,
-		unixEpoch0: (unix - phase) / width, size: int64(buckets) + spareSlots, all: readAll}
+		unixEpoch0: (unix - phase) / width, size: int64(buckets) + spareSlots, all: readAll, mark: placeOver}
+	w.last.Store(placeOver) // period 0, in which the clock starts, taken as over (see window_tick.go)
 	w.reset(0)
 	return w
 }
@@ -164,12 +180,17 @@ func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
 		w.recordAt(r, now, o, slow, gen)
 		return
 	}
-	// One atomic add, with no load before it: under contention a load first
-	// would fetch the line twice. It lands on a counter of period l, but for
-	// the rare cases of addStray.
+	w.add(r, lp, o)
+}
+
+// add counts an outcome of kind o in the period of place lp, last's, in
+// ring r: one atomic add, with no load before it (under contention a load
+// first would fetch the line twice). It lands on a counter of that period,
+// but for the rare cases of addStray.
+func (w *timeWindow) add(r *timeRing, lp int64, o outcome) {
 	p := &r.c[int64(o&3)*w.size+lp&placeSlot]
-	if v := p.Add(1); v>>32 != uint64(uint32(l)) {
-		addStray(p, v, uint32(l), &w.gone[o&3])
+	if v := p.Add(1); v>>32 != uint64(uint32(lp>>placeBits)) {
+		addStray(p, v, uint32(lp>>placeBits), &w.gone[o&3])
 	}
 }
 
@@ -193,8 +214,11 @@ func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen 
 				return // another recorder started it, or a reset came between
 			}
 		}
-		for pe := e<<placeBits | s; lp < pe && !w.last.CompareAndSwap(lp, pe); {
-			lp = w.last.Load()
+		for pe := e<<placeBits | s | w.mark; lp < pe; lp = w.last.Load() {
+			if w.last.CompareAndSwap(lp, pe) {
+				w.setTick(e, now)
+				break
+			}
 		}
 	}
 	bump(&w.kind(r, int(o))[s], uint32(e), &w.gone[o])

@@ -1,6 +1,6 @@
 module github.com/seed33933975/circuit/benchmarks
 
-go 1.23
+go 1.25
 
 replace github.com/seed33933975/circuit => ../
 

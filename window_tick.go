@@ -1,0 +1,80 @@
+package circuit
+
+import "time"
+
+// A bare breaker's Closed success (see core.countSuccess) finds its bucket
+// without reading the clock, which costs more than all the rest of its
+// path: the window's tick, a runtime timer, marks the latest period recorded
+// over (placeOver in last) once the clock has left it. Until then a success
+// counts in that period, found with one load. The first record after the
+// mark reads the clock, begins the new period and sets the tick for its end.
+// A tick that has marked its period is not set again until a record comes,
+// so an idle window costs nothing.
+//
+// The mark is also how a window starts: its first period is taken as over,
+// and the tick is made by the first success, which finds with the clock
+// that the period lasts, takes the mark off and sets the tick (unmark). A
+// window that never sees a call has no timer.
+//
+// A timer never fires before the time it was set for, so a success never
+// counts in a period before it has begun. It may fire late, by the runtime's
+// timer latency (microseconds on a machine with time to spare, more under
+// load): a success finished in that time after a period's end counts in the
+// period before, and leaves the window that much early. Nothing is lost.
+//
+// A window read by an external Clock has no tick: the clock is the caller's,
+// and time moves when it says so. Every raise of last then carries the mark
+// (mark stays placeOver), and every success reads the clock.
+
+// tickOn lets w tick, for the monotonic clock whose zero is base. It is
+// called before the window is used.
+func (w *timeWindow) tickOn(base time.Time) { w.base, w.mark = base, 0 }
+
+// setTick sets the tick, if w ticks, for the end of period e, the clock
+// reading now: the raise of last to e calls it.
+func (w *timeWindow) setTick(e, now int64) {
+	if w.mark != 0 {
+		return
+	}
+	d := time.Duration(w.start(e+1) - now)
+	w.tickMu.Lock()
+	defer w.tickMu.Unlock()
+	if w.tick == nil {
+		w.tick = time.AfterFunc(d, w.expire)
+	} else {
+		w.tick.Reset(d)
+	}
+}
+
+// unmark is called by a success whose clock reading now found last's period,
+// marked over at place lp, still running: the window's first period (see
+// above), or a tick that marked it while the success read the clock just
+// before its end. It takes the mark off and sets the tick, which puts the
+// mark back at the period's end, at once in the second case.
+func (w *timeWindow) unmark(lp, now int64) {
+	if w.mark == 0 && w.last.CompareAndSwap(lp, lp&^placeOver) {
+		w.setTick(lp>>placeBits, now)
+	}
+}
+
+// start is the clock reading at which period e begins.
+func (w *timeWindow) start(e int64) int64 { return e*w.width - w.phase }
+
+// expire is the tick's func. It marks last's period over when the clock has
+// left it. Fired before that (a raise set the tick for a later period, then
+// an older raise set it back), it sets the tick again for the period's end.
+func (w *timeWindow) expire() {
+	for {
+		lp := w.last.Load()
+		if lp&placeOver != 0 {
+			return
+		}
+		if e, now := lp>>placeBits, int64(time.Since(w.base)); w.start(e+1) > now {
+			w.setTick(e, now)
+			return
+		}
+		if w.last.CompareAndSwap(lp, lp|placeOver) {
+			return
+		}
+	}
+}
