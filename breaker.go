@@ -134,7 +134,8 @@ func (b *Breaker[T]) State() State { return b.core().state() }
 // breaker to HalfOpen or trip on hung calls.
 func (b *Breaker[T]) Metrics() (m Metrics) {
 	c := b.core()
-	c.snapshot(&m, c.state(), c.clk.now()) // in that order: state may move it
+	st := c.state() // first: it may move the breaker
+	c.snapshot(&m, st, c.figuresNow())
 	return m
 }
 

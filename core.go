@@ -121,6 +121,18 @@ func (c *core) init(cfg *config, name string) {
 
 func (c *core) trackInflight() bool { return c.bulk != nil || c.cfg.hungAfter > 0 }
 
+// figuresNow is the clock reading snapshot takes the figures at: while the
+// window's tick runs (see window_tick.go), one the window finds in the same
+// buckets as the clock's, with no clock read.
+func (c *core) figuresNow() int64 {
+	if c.tw != nil {
+		if t, ok := c.tw.runningNow(); ok {
+			return t
+		}
+	}
+	return c.clk.now()
+}
+
 // snapshot sets m, which must be zero, to the figures at now, with st as
 // the state. It makes no transition. (It fills m in place, field by field:
 // Metrics is twenty words, and each copy of it costs as much as a tenth of

@@ -57,6 +57,18 @@ func (w *timeWindow) unmark(lp, now int64) {
 	}
 }
 
+// runningNow returns a clock reading for a read of the window (figures)
+// when the tick has not marked last's period over: any reading in that
+// period finds the same buckets (see latest), and its start serves with no
+// clock read. ok is false once the period is over, and without a tick.
+func (w *timeWindow) runningNow() (now int64, ok bool) {
+	lp := w.last.Load()
+	if lp&placeOver != 0 {
+		return 0, false
+	}
+	return w.start(lp >> placeBits), true
+}
+
 // start is the clock reading at which period e begins.
 func (w *timeWindow) start(e int64) int64 { return e*w.width - w.phase }
 

@@ -159,3 +159,18 @@ func TestOnlyABareBreakerOnTheMonotonicClockHasTimers(t *testing.T) {
 		})
 	}
 }
+
+func TestMetricsTakesTheRunningPeriodFromTheTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := MustNew[int](WithWindow(10*time.Second, 10))
+		pass(1500 * time.Millisecond)
+		require.Equal(t, int64(1500*time.Millisecond), b.c.figuresNow(), "no tick yet: the clock")
+		_, _ = b.Execute(context.Background(), okCall)
+		assert.Equal(t, int64(time.Second), b.c.figuresNow(),
+			"while period 1 runs, its start: the window finds the same buckets with no clock read")
+		assert.Equal(t, 1, b.Metrics().Successes)
+		pass(500 * time.Millisecond)
+		assert.Equal(t, int64(2*time.Second), b.c.figuresNow(), "period 1 is over: the clock")
+		assert.Equal(t, 1, b.Metrics().Successes)
+	})
+}

@@ -105,8 +105,9 @@ BenchmarkFloorAllowDone-2                	10	 80.0 ns/op	 24 B/op	 1 allocs/op
 	var out bytes.Buffer
 	writeTargets(&out, index(parse([]byte(withFloors))))
 	for _, want := range []string{
-		"FloorExecuteWindow, 40.0 ns = 1.21× FloorClockAtomic, and the breaker 1.02× that",
+		"FloorExecuteAtomic, is 12.0 ns, and the breaker 3.42× that",
 		"FloorExecuteRules, 41.0 ns = 1.24× FloorClockAtomic, and the breaker 1.00× that",
+		"FloorAtomic, 3.50 ns), and the breaker is 10.29× that add",
 		"FloorReject, 34.0 ns = 1.13× FloorClock, and the breaker 1.06× that",
 		"FloorRead, 55.0 ns = 1.67× FloorClockAtomic, and the breaker 1.82× that",
 		"FloorAllowDone, 80.0 ns = 0.86× the limit, and the breaker 1.12× that",

@@ -76,17 +76,15 @@ func targets(r results) []verdict {
 
 func closedSuccess(r results) (*figures, verdict) {
 	f := &figures{r: r}
-	ns, fl, ex := f.ns("ClosedSuccess", baseline), f.ns("FloorClockAtomic", ""), f.ns("FloorExecute", "")
+	ns, fl, ex := f.ns("ClosedSuccess", baseline), f.ns("FloorClockAtomic", ""), f.ns("FloorExecuteAtomic", "")
 	a := f.allocs("ClosedSuccess")
 	v := verdict{target: "Closed success, default options (time window): ≤ 1.25 × FloorClockAtomic, 0 allocs",
 		measured: nsAllocs(ns, a), against: "FloorClockAtomic " + fmtNs(fl, true), ratio: ns / fl, limit: "1.25×",
 		holds: ns <= 1.25*fl && a == 0,
-		note: fmt.Sprintf("Execute's own shape (admit, panic guard, fn, ctx check) with one clock read and one add, "+
-			"FloorExecute, is %s ns = %.2f× FloorClockAtomic; the breaker is %.2f× FloorExecute", fmtNs(ex, true), ex/fl, ns/ex)}
-	if s, ok := f.beside("with its add in a time window's bucket", "FloorExecuteWindow", "FloorClockAtomic", ns); ok {
-		v.note += "; " + s
-	}
-	if s, ok := f.beside("keeping, besides, each rule DESIGN.md sets for a success (round, streak, Clock, misuse)",
+		note: fmt.Sprintf("the success reads no clock (a timer marks the end of each of the window's periods); "+
+			"Execute's own shape (admit, panic guard, fn, ctx check) with one add and no clock read, "+
+			"FloorExecuteAtomic, is %s ns, and the breaker %.2f× that", fmtNs(ex, true), ns/ex)}
+	if s, ok := f.beside("the least a breaker that reads the clock can do keeping each rule DESIGN.md sets for a success",
 		"FloorExecuteRules", "FloorClockAtomic", ns); ok {
 		v.note += "; " + s
 	}
@@ -103,14 +101,15 @@ func closedParallel(r results) (*figures, verdict) {
 
 func openRejection(r results) (*figures, verdict) {
 	f := &figures{r: r}
-	ns, fl, ca := f.ns("OpenRejection", baseline), f.ns("FloorClock", ""), f.ns("FloorClockAtomic", "")
+	ns, fl, at := f.ns("OpenRejection", baseline), f.ns("FloorClock", ""), f.ns("FloorAtomic", "")
 	a := f.allocs("OpenRejection")
 	v := verdict{target: "Open rejection (timed open): ≤ 1.25 × FloorClock, 0 allocs",
 		measured: nsAllocs(ns, a), against: "FloorClock " + fmtNs(fl, true), ratio: ns / fl, limit: "1.25×",
 		holds: ns <= 1.25*fl && a == 0,
-		note: fmt.Sprintf("a rejection reads the clock (has the open period ended?) and counts itself for Metrics.Rejected "+
-			"with an atomic add: its floor is FloorClockAtomic, %.2f× FloorClock here; the breaker is %.2f× FloorClockAtomic", ca/fl, ns/ca)}
-	if s, ok := f.beside("in Execute's shape", "FloorReject", "FloorClock", ns); ok {
+		note: fmt.Sprintf("until the open period's timer fires a rejection reads no clock: it loads the state and the period "+
+			"and counts itself for Metrics.Rejected with an atomic add (FloorAtomic, %s ns), and the breaker is %.2f× that add",
+			fmtNs(at, true), ns/at)}
+	if s, ok := f.beside("a rejection that reads the clock, in Execute's shape", "FloorReject", "FloorClock", ns); ok {
 		v.note += "; " + s
 	}
 	return f, v
@@ -132,7 +131,7 @@ func metrics(r results) (*figures, verdict) {
 		holds: ns <= 3*fl && a == 0}
 	if s, ok := f.beside("reading the clock and the default window's 30 counters (the totals take all 36 of the ring)",
 		"FloorRead", "FloorClockAtomic", ns); ok {
-		v.note = s
+		v.note = s + " (while the window's timer runs, Metrics takes the current period from it, not from the clock)"
 	}
 	return f, v
 }
