@@ -107,10 +107,10 @@ func (c *core) countSuccess(w word) {
 		return
 	}
 	if lp&placeOver != 0 {
-		c.countSuccessAt(r, lp, w)
+		c.countSuccessAt(lp, w)
 		return
 	}
-	// tw.add, written out: a call level here costs as much as the add.
+	// record's add, written out: a call level here costs as much as the add.
 	streak := c.consecutive.v.Load()
 	p := &r.c[lp&placeSlot] // the success counter of last's period
 	if v := p.Add(1); v>>32 != uint64(uint32(lp>>placeBits)) {
@@ -123,16 +123,14 @@ func (c *core) countSuccess(w word) {
 
 // countSuccessAt is countSuccess once last's period is over (lp holds the
 // mark), or without a tick: the clock read finds the success's period.
-func (c *core) countSuccessAt(r *timeRing, lp int64, w word) {
+func (c *core) countSuccessAt(lp int64, w word) {
 	now, ok := c.clk.mono()
 	if !ok {
 		now = c.clk.extNow()
 	}
+	c.tw.record(now, success, false, w.gen())
 	if c.tw.in(now, lp>>placeBits) {
-		c.tw.add(r, lp, success)
-		c.tw.unmark(lp, now)
-	} else {
-		c.tw.recordAt(r, now, success, false, w.gen())
+		c.tw.unmark(lp, now) // the period runs yet: the first success, or one just before the tick
 	}
 	if uint32(c.consecutive.v.Load()) != 0 {
 		c.consecutive.succeed(w.gen())

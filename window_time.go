@@ -180,17 +180,12 @@ func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
 		w.recordAt(r, now, o, slow, gen)
 		return
 	}
-	w.add(r, lp, o)
-}
-
-// add counts an outcome of kind o in the period of place lp, last's, in
-// ring r: one atomic add, with no load before it (under contention a load
-// first would fetch the line twice). It lands on a counter of that period,
-// but for the rare cases of addStray.
-func (w *timeWindow) add(r *timeRing, lp int64, o outcome) {
+	// One atomic add, with no load before it: under contention a load first
+	// would fetch the line twice. It lands on a counter of period l, but for
+	// the rare cases of addStray.
 	p := &r.c[int64(o&3)*w.size+lp&placeSlot]
-	if v := p.Add(1); v>>32 != uint64(uint32(lp>>placeBits)) {
-		addStray(p, v, uint32(lp>>placeBits), &w.gone[o&3])
+	if v := p.Add(1); v>>32 != uint64(uint32(l)) {
+		addStray(p, v, uint32(l), &w.gone[o&3])
 	}
 }
 
