@@ -130,7 +130,7 @@ func (c *core) countSuccessAt(lp int64, w word) {
 	}
 	c.tw.record(now, success, false, w.gen())
 	if c.tw.in(now, lp>>placeBits) {
-		c.tw.unmark(lp, now) // the period runs yet: the first success, or one just before the tick
+		c.tw.unmark(lp) // the period runs yet: the first success, or one just before the tick
 	}
 	if uint32(c.consecutive.v.Load()) != 0 {
 		c.consecutive.succeed(w.gen())

@@ -30,30 +30,14 @@ import "time"
 // called before the window is used.
 func (w *timeWindow) tickOn(base time.Time) { w.base, w.mark = base, 0 }
 
-// setTick sets the tick, if w ticks, for the end of period e, the clock
-// reading now: the raise of last to e calls it.
-func (w *timeWindow) setTick(e, now int64) {
-	if w.mark != 0 {
-		return
-	}
-	d := time.Duration(w.start(e+1) - now)
-	w.tickMu.Lock()
-	defer w.tickMu.Unlock()
-	if w.tick == nil {
-		w.tick = time.AfterFunc(d, w.expire)
-	} else {
-		w.tick.Reset(d)
-	}
-}
-
-// unmark is called by a success whose clock reading now found last's period,
+// unmark is called by a success whose clock reading found last's period,
 // marked over at place lp, still running: the window's first period (see
 // above), or a tick that marked it while the success read the clock just
-// before its end. It takes the mark off and sets the tick, which puts the
-// mark back at the period's end, at once in the second case.
-func (w *timeWindow) unmark(lp, now int64) {
+// before its end. It takes the mark off, and expire puts it back at once if
+// the clock has left the period since, or sets the tick for its end.
+func (w *timeWindow) unmark(lp int64) {
 	if w.mark == 0 && w.last.CompareAndSwap(lp, lp&^placeOver) {
-		w.setTick(lp>>placeBits, now)
+		w.expire()
 	}
 }
 
@@ -72,21 +56,35 @@ func (w *timeWindow) runningNow() (now int64, ok bool) {
 // start is the clock reading at which period e begins.
 func (w *timeWindow) start(e int64) int64 { return e*w.width - w.phase }
 
-// expire is the tick's func. It marks last's period over when the clock has
-// left it. Fired before that (a raise set the tick for a later period, then
-// an older raise set it back), it sets the tick again for the period's end.
+// expire marks last's period over if the clock has left it, and else sets
+// the tick for the period's end. It is the tick's func, and runs after each
+// raise of last and each unmark: its own clock reading, not the caller's,
+// which may be old by the time its CAS lands, says whether the period runs.
+// The tick set for an older period (two of these racing) fires early, and
+// sets itself again.
 func (w *timeWindow) expire() {
 	for {
 		lp := w.last.Load()
 		if lp&placeOver != 0 {
-			return
+			return // over, or a window without a tick
 		}
-		if e, now := lp>>placeBits, int64(time.Since(w.base)); w.start(e+1) > now {
-			w.setTick(e, now)
+		if end, now := w.start(lp>>placeBits+1), int64(time.Since(w.base)); end > now {
+			w.setTick(time.Duration(end - now))
 			return
 		}
 		if w.last.CompareAndSwap(lp, lp|placeOver) {
 			return
 		}
+	}
+}
+
+// setTick sets the tick to fire in d, making it the first time.
+func (w *timeWindow) setTick(d time.Duration) {
+	w.tickMu.Lock()
+	defer w.tickMu.Unlock()
+	if w.tick == nil {
+		w.tick = time.AfterFunc(d, w.expire)
+	} else {
+		w.tick.Reset(d)
 	}
 }

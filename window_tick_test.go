@@ -174,3 +174,16 @@ func TestMetricsTakesTheRunningPeriodFromTheTick(t *testing.T) {
 		assert.Equal(t, 1, b.Metrics().Successes)
 	})
 }
+
+func TestASuccessThatReadTheClockLongAgoCannotReopenAPeriod(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := MustNew[int](WithWindow(10*time.Second, 10))
+		_, _ = b.Execute(context.Background(), okCall) // takes the mark off period 0 and sets the tick
+		pass(1500 * time.Millisecond)
+		lp := b.c.tw.last.Load()
+		require.NotZero(t, lp&placeOver, "the tick marked period 0 over")
+		b.c.tw.unmark(lp) // as a success that read the clock in period 0 and stalled until now
+		_, over := lastOf(b)
+		assert.True(t, over, "the clock has left period 0: the mark is back at once, not at the tick")
+	})
+}

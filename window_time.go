@@ -56,9 +56,9 @@ type timeWindow struct {
 	// clock's zero, which the tick reads.
 	mark int64
 	base time.Time
-	// tick is the timer that marks last's period over: made when first set
-	// (by unmark or a raise of last), then set again by each raise and by
-	// itself (see window_tick.go). tickMu guards it.
+	// tick is the timer that marks last's period over: made when first set,
+	// then set again after each raise of last and by itself (see
+	// window_tick.go). tickMu guards it.
 	tickMu sync.Mutex
 	tick   *time.Timer
 }
@@ -211,7 +211,7 @@ func (w *timeWindow) recordAt(r *timeRing, now int64, o outcome, slow bool, gen 
 		}
 		for pe := e<<placeBits | s | w.mark; lp < pe; lp = w.last.Load() {
 			if w.last.CompareAndSwap(lp, pe) {
-				w.setTick(e, now)
+				w.expire() // sets the tick for period e's end (see window_tick.go)
 				break
 			}
 		}
