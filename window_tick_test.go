@@ -38,43 +38,44 @@ func lastOf(b *Breaker[int]) (epoch int64, over bool) {
 	return lp >> placeBits, lp&placeOver != 0
 }
 
+// overAfter moves time on by d and reports whether last's period is then
+// marked over.
+func overAfter(b *Breaker[int], d time.Duration) bool {
+	pass(d)
+	_, over := lastOf(b)
+	return over
+}
+
+// succeed makes one successful call, and returns last's period and mark
+// after it.
+func succeed(b *Breaker[int]) (epoch int64, over bool) {
+	_, _ = b.Execute(context.Background(), okCall)
+	return lastOf(b)
+}
+
 func TestTickMarksThePeriodOverWhenTheClockLeavesItAndARecordBeginsTheNext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := MustNew[int](WithWindow(10*time.Second, 10)) // 1s periods, from midnight: phase 0
-		ctx := context.Background()
 		e, over := lastOf(b)
 		require.Equal(t, int64(0), e)
 		require.True(t, over, "a new window takes its first period as over")
 		require.Nil(t, b.c.tw.tick, "and has no timer before its first call")
 		pass(500 * time.Millisecond)
-		_, _ = b.Execute(ctx, okCall)
-		_, over = lastOf(b)
+		_, over = succeed(b)
 		require.False(t, over, "the first success reads the clock, finds period 0 running, and takes the mark off")
 		require.NotNil(t, b.c.tw.tick, "and makes the tick, set for the period's end")
+		require.True(t, overAfter(b, 500*time.Millisecond), "the tick marks period 0 over at its end")
 
-		pass(500 * time.Millisecond)
-		_, over = lastOf(b)
-		require.True(t, over, "the tick marks period 0 over at its end")
-		_, _ = b.Execute(ctx, okCall)
-		e, over = lastOf(b)
+		e, over = succeed(b)
 		require.Equal(t, int64(1), e, "a success in period 1 reads the clock and begins it")
 		require.False(t, over, "and sets the tick for its end: until then a success takes it with no clock read")
+		require.False(t, overAfter(b, time.Second-1), "a nanosecond before its end, period 1 lasts")
+		require.True(t, overAfter(b, 1), "the tick marks period 1 over at its end")
 
-		pass(time.Second - 1)
-		_, over = lastOf(b)
-		require.False(t, over, "a nanosecond before its end, period 1 lasts")
-
-		pass(1)
-		_, over = lastOf(b)
-		require.True(t, over, "the tick marks period 1 over at its end")
-
-		_, _ = b.Execute(ctx, okCall)
-		e, over = lastOf(b)
+		e, over = succeed(b)
 		assert.Equal(t, int64(2), e, "the first success after the mark reads the clock and begins period 2")
 		assert.False(t, over, "and sets the tick for period 2's end")
-		pass(time.Second)
-		_, over = lastOf(b)
-		assert.True(t, over, "the tick set again marks period 2 over in turn")
+		assert.True(t, overAfter(b, time.Second), "the tick set again marks period 2 over in turn")
 		assert.Equal(t, 3, b.Metrics().Successes)
 		assert.Equal(t, uint64(3), b.Metrics().Totals.Successes)
 	})
@@ -88,8 +89,7 @@ func TestSuccessesCountedWithoutTheClockLeaveTheWindowOnTime(t *testing.T) {
 		for range 3 {
 			_, _ = b.Execute(ctx, okCall) // the first begins period 1; the others take it with no clock read
 		}
-		_, over := lastOf(b)
-		require.False(t, over)
+		require.False(t, overAfter(b, 0))
 		pass(9*time.Second + 999*time.Millisecond)
 		_, _ = b.Execute(ctx, okCall)
 		require.Equal(t, 4, b.Metrics().Successes, "period 1 is still in a window ending in period 10")
@@ -104,13 +104,10 @@ func TestTickFiredBeforeItsPeriodEndsSetsItselfAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := MustNew[int](WithWindow(10*time.Second, 10))
 		pass(time.Second)
-		_, _ = b.Execute(context.Background(), okCall) // begins period 1
-		b.c.tw.expire()                                // as if a raise of an older period had set the tick back
-		_, over := lastOf(b)
-		require.False(t, over, "a tick before the period's end marks nothing")
-		pass(time.Second)
-		_, over = lastOf(b)
-		assert.True(t, over, "the tick it set again marks the period over at its end")
+		succeed(b)      // begins period 1
+		b.c.tw.expire() // as if a raise of an older period had set the tick back
+		require.False(t, overAfter(b, 0), "a tick before the period's end marks nothing")
+		assert.True(t, overAfter(b, time.Second), "the tick it set again marks the period over at its end")
 	})
 }
 
