@@ -134,8 +134,8 @@ func (b *Breaker[T]) State() State { return b.core().state() }
 // breaker to HalfOpen or trip on hung calls.
 func (b *Breaker[T]) Metrics() (m Metrics) {
 	c := b.core()
-	st := c.state() // first: it may move the breaker
-	c.snapshot(&m, st, c.figuresNow())
+	st, now := c.state(), lazyNow{clk: &c.clk} // state first: it may move the breaker
+	c.snapshot(&m, st, c.windowNow(&now))
 	return m
 }
 

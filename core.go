@@ -121,16 +121,17 @@ func (c *core) init(cfg *config, name string) {
 
 func (c *core) trackInflight() bool { return c.bulk != nil || c.cfg.hungAfter > 0 }
 
-// figuresNow is the clock reading snapshot takes the figures at: while the
-// window's tick runs (see window_tick.go), one the window finds in the same
-// buckets as the clock's, with no clock read.
-func (c *core) figuresNow() int64 {
+// windowNow is the clock reading at which an outcome counts in the time
+// window, or the window is read: while the window's tick runs (see
+// window_tick.go), one the window finds in the same buckets as the clock's,
+// with no clock read; else now's. A transition's time is always now's.
+func (c *core) windowNow(now *lazyNow) int64 {
 	if c.tw != nil {
 		if t, ok := c.tw.runningNow(); ok {
 			return t
 		}
 	}
-	return c.clk.now()
+	return now.get()
 }
 
 // snapshot sets m, which must be zero, to the figures at now, with st as

@@ -107,7 +107,7 @@ func (c *core) countSuccess(w word) {
 		return
 	}
 	if lp&placeOver != 0 {
-		c.countSuccessAt(lp, w)
+		c.countSuccessAt(w)
 		return
 	}
 	// record's add, written out: a call level here costs as much as the add.
@@ -121,17 +121,14 @@ func (c *core) countSuccess(w word) {
 	}
 }
 
-// countSuccessAt is countSuccess once last's period is over (lp holds the
-// mark), or without a tick: the clock read finds the success's period.
-func (c *core) countSuccessAt(lp int64, w word) {
+// countSuccessAt is countSuccess once last's period is over, or without a
+// tick: the clock read finds the success's period.
+func (c *core) countSuccessAt(w word) {
 	now, ok := c.clk.mono()
 	if !ok {
 		now = c.clk.extNow()
 	}
 	c.tw.record(now, success, false, w.gen())
-	if c.tw.in(now, lp>>placeBits) {
-		c.tw.unmark(lp) // the period runs yet: the first success, or one just before the tick
-	}
 	if uint32(c.consecutive.v.Load()) != 0 {
 		c.consecutive.succeed(w.gen())
 	}
@@ -207,7 +204,7 @@ func (c *core) release(p *permit, o outcome, now *lazyNow) (at int64, slow bool)
 	if p.hung != nil && c.cfg.slowThreshold == 0 && !long {
 		return p.start, false
 	}
-	at = now.get()
+	at = c.windowNow(now) // the tick runs only without a slow-call rule (on a bare breaker)
 	return at, c.cfg.slowThreshold > 0 && o != excluded && at-p.start >= int64(c.cfg.slowThreshold)
 }
 
@@ -259,7 +256,7 @@ func (c *core) checkRates(w word, now int64) {
 func (c *core) rateCheck(w word, lazy *lazyNow, cause error) {
 	cfg, now := c.cfg, int64(0)
 	if c.tw != nil || c.peer != nil {
-		now = lazy.get()
+		now = c.windowNow(lazy) // a trip's time, below, reads the clock
 	}
 	if n, ok := c.win.guess(now, cfg.slowThreshold > 0); ok {
 		if c.peer != nil {

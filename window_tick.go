@@ -6,15 +6,17 @@ import "time"
 // without reading the clock, which costs more than all the rest of its
 // path: the window's tick, a runtime timer, marks the latest period recorded
 // over (placeOver in last) once the clock has left it. Until then a success
-// counts in that period, found with one load. The first record after the
-// mark reads the clock, begins the new period and sets the tick for its end.
+// counts in that period, found with one load; a failure, and a read of the
+// window, take the period from it too (core.windowNow). The first record
+// after the mark reads the clock, begins the new period and sets the tick for
+// its end.
 // A tick that has marked its period is not set again until a record comes,
 // so an idle window costs nothing.
 //
 // The mark is also how a window starts: its first period is taken as over,
-// and the tick is made by the first success, which finds with the clock
-// that the period lasts, takes the mark off and sets the tick (unmark). A
-// window that never sees a call has no timer.
+// and the tick is made by the first record, which finds with the clock that
+// the period lasts, takes the mark off and sets the tick (unmark). A window
+// that never sees a call has no timer.
 //
 // A timer never fires before the time it was set for, so a success never
 // counts in a period before it has begun. It may fire late, by the runtime's
@@ -30,7 +32,7 @@ import "time"
 // called before the window is used.
 func (w *timeWindow) tickOn(base time.Time) { w.base, w.mark = base, 0 }
 
-// unmark is called by a success whose clock reading found last's period,
+// unmark is called by a record whose clock reading found last's period,
 // marked over at place lp, still running: the window's first period (see
 // above), or a tick that marked it while the success read the clock just
 // before its end. It takes the mark off, and expire puts it back at once if

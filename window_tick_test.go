@@ -157,18 +157,34 @@ func TestOnlyABareBreakerOnTheMonotonicClockHasTimers(t *testing.T) {
 	}
 }
 
-func TestMetricsTakesTheRunningPeriodFromTheTick(t *testing.T) {
+// windowNowOf is the reading a breaker's window takes as now, and whether it
+// read the clock for it.
+func windowNowOf(b *Breaker[int]) (now int64, readClock bool) {
+	lazy := lazyNow{clk: &b.c.clk}
+	now = b.c.windowNow(&lazy)
+	return now, lazy.read
+}
+
+func TestTheWindowTakesTheRunningPeriodFromTheTick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := MustNew[int](WithWindow(10*time.Second, 10))
 		pass(1500 * time.Millisecond)
-		require.Equal(t, int64(1500*time.Millisecond), b.c.figuresNow(), "no tick yet: the clock")
-		_, _ = b.Execute(context.Background(), okCall)
-		assert.Equal(t, int64(time.Second), b.c.figuresNow(),
-			"while period 1 runs, its start: the window finds the same buckets with no clock read")
-		assert.Equal(t, 1, b.Metrics().Successes)
+		now, read := windowNowOf(b)
+		require.Equal(t, int64(1500*time.Millisecond), now)
+		require.True(t, read, "no tick yet: the clock")
+		succeed(b)
+		now, read = windowNowOf(b)
+		assert.Equal(t, int64(time.Second), now, "while period 1 runs, its start: the window finds the same buckets")
+		assert.False(t, read, "with no clock read")
+		_, _ = b.Execute(context.Background(), failCall)
+		m := b.Metrics()
+		assert.Equal(t, 1, m.Successes)
+		assert.Equal(t, 1, m.Failures, "a failure counts in the running period as a success does")
 		pass(500 * time.Millisecond)
-		assert.Equal(t, int64(2*time.Second), b.c.figuresNow(), "period 1 is over: the clock")
-		assert.Equal(t, 1, b.Metrics().Successes)
+		now, read = windowNowOf(b)
+		assert.Equal(t, int64(2*time.Second), now)
+		assert.True(t, read, "period 1 is over: the clock")
+		assert.Equal(t, 2, b.Metrics().Calls)
 	})
 }
 

@@ -187,6 +187,9 @@ func (w *timeWindow) record(now int64, o outcome, slow bool, gen uint64) {
 	if v := p.Add(1); v>>32 != uint64(uint32(l)) {
 		addStray(p, v, uint32(l), &w.gone[o&3])
 	}
+	if lp&placeOver != 0 && w.mark == 0 {
+		w.unmark(lp) // the clock finds period l running: the window's first, or just before the tick
+	}
 }
 
 // recordAt is record of any outcome at any time: a slow call, the first of a
