@@ -48,7 +48,9 @@ type timeWindow struct {
 	// restarted one by one as records reach them, so that a record racing
 	// with the gap's end still counts in the totals (a replaced ring is
 	// retired once, and a record that lands on it after that is lost to them).
-	// The tick (see window_tick.go) marks it over (placeOver) by CAS.
+	// The tick marks its period over (placeOver) by CAS, and a record that
+	// finds a marked period still running takes the mark off by CAS; nothing
+	// else but a raise changes it (see window_tick.go).
 	last atomic.Int64
 	// mark is what a raise of last ORs into the place: placeOver without a
 	// tick, so that no success takes last's period without the clock; 0
