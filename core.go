@@ -110,7 +110,7 @@ func (c *core) init(cfg *config, name string) {
 	}
 	c.bare = c.plain && c.throttle == nil && len(cfg.observers) == 0
 	if c.bare && c.tw != nil && cfg.clock == nil {
-		c.tw.tickOn(c.clk.base) // only countSuccess looks at the tick's mark
+		c.tw.tickOn(c.clk.base) // no option of this breaker needs a call's own clock reading
 	}
 	c.notify.fn = cfg.onChange
 	c.notify.tagCallers = len(cfg.observers) > 0

@@ -93,8 +93,8 @@ func (c *core) completeAt(p *permit, o outcome, cause error, now lazyNow) {
 // admitted in Closed round w (see run): with a time window and its tick
 // (see window_tick.go), a load of the latest period recorded and, nearly
 // always, one atomic add to its counter, with no clock read and no call in
-// between. Once the tick has marked that period over, the clock says where
-// the success goes (countSuccessAt).
+// between. Once the tick has marked that period over, or without a tick,
+// complete reads the clock to find where the success goes.
 func (c *core) countSuccess(w word) {
 	tw := c.tw
 	if tw == nil {
@@ -102,12 +102,8 @@ func (c *core) countSuccess(w word) {
 		return
 	}
 	r, lp := tw.ring.Load(), tw.last.Load()
-	if word(c.word.Load()) != w || genBefore(w.gen(), r.gen) {
-		c.complete(&permit{w: w}, success, nil)
-		return
-	}
-	if lp&placeOver != 0 {
-		c.countSuccessAt(w)
+	if lp&placeOver != 0 || word(c.word.Load()) != w || genBefore(w.gen(), r.gen) {
+		c.complete(&permit{w: w}, success, nil) // the clock's path, or a late outcome
 		return
 	}
 	// record's add, written out: a call level here costs as much as the add.
@@ -117,19 +113,6 @@ func (c *core) countSuccess(w word) {
 		addStray(p, v, uint32(lp>>placeBits), &tw.gone[success])
 	}
 	if uint32(streak) != 0 {
-		c.consecutive.succeed(w.gen())
-	}
-}
-
-// countSuccessAt is countSuccess once last's period is over, or without a
-// tick: the clock read finds the success's period.
-func (c *core) countSuccessAt(w word) {
-	now, ok := c.clk.mono()
-	if !ok {
-		now = c.clk.extNow()
-	}
-	c.tw.record(now, success, false, w.gen())
-	if uint32(c.consecutive.v.Load()) != 0 {
 		c.consecutive.succeed(w.gen())
 	}
 }
